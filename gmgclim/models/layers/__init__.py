@@ -1,0 +1,1 @@
+"""gmgclim.models.layers."""
