@@ -74,13 +74,12 @@ def main(argv: list[str] | None = None) -> None:
         hint = getattr(exc, "hint", None)
         typer.secho(f"hint: {hint or 'run again with --debug for the full traceback'}", err=True)
         sys.exit(2)
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # click's usage errors (typer may vendor click, so match by behaviour, not by class)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             typer.echo("aborted", err=True)
             sys.exit(130)
         raise
