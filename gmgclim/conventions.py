@@ -188,7 +188,7 @@ def is_radar(ds: xr.Dataset) -> bool:
 
 
 def _rename_dims(ds: xr.Dataset) -> xr.Dataset:
-    names = {**ds.dims, **ds.coords}
+    names = set(ds.dims) | set(ds.variables)
     rename = {}
     for old, new in _DIM_ALIASES.items():
         if old in names and new not in names:
@@ -205,7 +205,8 @@ def _rename_dims(ds: xr.Dataset) -> xr.Dataset:
         if not np.allclose(values, np.round(values)):
             raise ValueError(f"pressure levels must be whole hPa, got {values.tolist()}")
         attrs = {"units": "hPa", "long_name": "pressure level", "standard_name": "air_pressure"}
-        ds = ds.assign_coords(level=("level", np.round(values).astype(np.int64), attrs))
+        levels = np.round(values).astype(np.int64)
+        ds = ds.assign_coords(level=(level.dims, levels.reshape(level.shape), attrs))
     return ds
 
 

@@ -1,1 +1,52 @@
-"""gmgclim.metrics."""
+"""Forecast verification on xarray (never torch): WeatherBench-style scores and baselines.
+
+Forecasts have dims (time=init, prediction_timedelta, [level], spatial...); truths are on valid time.
+Every score is per lead time, per variable and level, lazy with dask inputs.
+"""
+
+from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
+from gmgclim.metrics.baselines import (
+    climatology_forecast,
+    compute_climatology,
+    persistence_forecast,
+)
+from gmgclim.metrics.categorical import contingency_table, csi, ets, far, fss, pod
+from gmgclim.metrics.deterministic import (
+    acc,
+    acc_pooled_wb1,
+    bias,
+    mae,
+    mse,
+    rmse_sqrt_after_time_mean_wb1,
+    rmse_sqrt_before_time_mean,
+    rmse_wb2,
+)
+from gmgclim.metrics.score import score_forecast, score_with_baselines, scores_to_table
+from gmgclim.metrics.weights import cell_area_weights, latitude_weights_wb1
+
+__all__ = [
+    "AlignedPair",
+    "acc",
+    "acc_pooled_wb1",
+    "align_forecast_truth",
+    "bias",
+    "cell_area_weights",
+    "climatology_forecast",
+    "compute_climatology",
+    "contingency_table",
+    "csi",
+    "ets",
+    "far",
+    "fss",
+    "latitude_weights_wb1",
+    "mae",
+    "mse",
+    "persistence_forecast",
+    "pod",
+    "rmse_sqrt_after_time_mean_wb1",
+    "rmse_sqrt_before_time_mean",
+    "rmse_wb2",
+    "score_forecast",
+    "score_with_baselines",
+    "scores_to_table",
+]

@@ -1,0 +1,622 @@
+"""Recipe schema: the ``data`` / ``model`` / ``training`` / ``output`` sections of a training recipe.
+
+A recipe is a YAML file read with ``yaml.safe_load`` and validated by strict pydantic models: unknown
+keys, wrong types and impossible combinations (``output_steps < 1``, a warm-up longer than the run,
+overlapping splits) raise :class:`gmgclim.errors.RecipeError` naming the key path and the file.
+
+Example
+-------
+>>> recipe = load_recipe("recipes/quickstart.yaml", overrides=["training.lr=1e-4"])  # doctest: +SKIP
+>>> recipe.training.lr  # doctest: +SKIP
+0.0001
+
+Conventions
+-----------
+- Split bounds are dates or date-times written as ISO strings (``2019-03-25``, ``2019-03-25T06:00``,
+  ``"2016"``); each bound covers its whole period, so ``end: 2015-12-31`` includes 18 UTC that day and
+  ``end: "2015"`` the whole year (pandas partial-string semantics).
+- ``data.step`` is the time between consecutive frames of a sample, ``"6h"``, ``"1h"``, ``"5min"``; it
+  may be a multiple of the data's own spacing (6-hourly samples from hourly data).
+- Model fields that follow from the data (``in_channels``, ``height``, ``width``, ``input_steps``,
+  ``output_steps``) are filled in by the trainer and may not be written under ``model.config``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gmgclim.errors import RecipeError
+
+__all__ = [
+    "DATA_DERIVED_MODEL_FIELDS",
+    "DataConfig",
+    "GridConfig",
+    "LossConfig",
+    "ModelSection",
+    "OptimizerConfig",
+    "OutputConfig",
+    "Recipe",
+    "SampledSplit",
+    "ScheduledSamplingConfig",
+    "SplitRange",
+    "SplitsConfig",
+    "TrainingConfig",
+    "apply_overrides",
+    "load_recipe",
+    "parse_step",
+    "recipe_from_dict",
+]
+
+#: Model-config fields set from the data section and the data itself, never written in a recipe.
+DATA_DERIVED_MODEL_FIELDS = ("in_channels", "height", "width", "input_steps", "output_steps")
+
+_STEP_RE = re.compile(r"^\s*(\d+)\s*(s|min|h|d)\s*$")
+_STEP_UNITS = {"s": "s", "min": "m", "h": "h", "d": "D"}
+# YAML 1.1 (PyYAML) reads `1e-4` as a string; YAML 1.2 and people read it as a number.
+_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
+
+
+def parse_step(step: str) -> np.timedelta64:
+    """Parse a time step such as ``"6h"``, ``"1h"``, ``"5min"``, ``"30s"`` or ``"1d"``.
+
+    Parameters
+    ----------
+    step : str
+        A positive integer followed by one of ``s``, ``min``, ``h``, ``d``.
+
+    Returns
+    -------
+    np.timedelta64
+        The step in nanoseconds (``timedelta64[ns]``).
+    """
+    match = _STEP_RE.match(step) if isinstance(step, str) else None
+    if match is None or int(match.group(1)) <= 0:
+        raise ValueError(f"step must look like '6h', '1h', '5min', '30s' or '1d', got {step!r}")
+    value, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
+    return np.timedelta64(value, unit).astype("timedelta64[ns]")
+
+
+def _yaml_number(value: Any) -> Any:
+    """Accept ``"1e-4"`` (a string to PyYAML) as the number people mean; leave the rest to pydantic."""
+    if isinstance(value, str) and _FLOAT_RE.match(value.strip()):
+        return float(value)
+    return value
+
+
+def _date_bound(value: Any) -> Any:
+    """Normalise a YAML date, date-time, year (int) or string to an ISO string checked by pandas."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, _dt.datetime):
+        value = value.isoformat(timespec="minutes")
+    elif isinstance(value, _dt.date):
+        value = value.isoformat()
+    elif isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        message = f"expected a date like 2019-03-25, 2019-03-25T06:00 or a year, got {value!r}"
+        if not _DATE_RE.match(value):
+            raise ValueError(message)
+        try:
+            pd.Period(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(message) from exc
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_yaml_number)]
+DateBound = Annotated[str, BeforeValidator(_date_bound)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=False, validate_assignment=False)
+
+
+class SplitRange(_Strict):
+    """An inclusive time range; each bound covers its whole period (``"2015"`` is the whole year).
+
+    Attributes
+    ----------
+    start, end : str
+        ISO dates or date-times (YAML dates are accepted and stored as ISO strings).
+    """
+
+    start: DateBound
+    end: DateBound
+
+    @property
+    def start_time(self) -> np.datetime64:
+        """First instant of the range, ``datetime64[ns]``."""
+        return np.datetime64(pd.Period(self.start).start_time.to_datetime64(), "ns")
+
+    @property
+    def end_time(self) -> np.datetime64:
+        """Last instant of the range (inclusive, end of the period of ``end``), ``datetime64[ns]``."""
+        following = (pd.Period(self.end) + 1).start_time.to_datetime64()
+        return np.datetime64(following, "ns") - np.timedelta64(1, "ns")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SplitRange:
+        if self.start_time > self.end_time:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+SampledSplit = Literal["train", "valid", "test"]
+
+
+class SplitsConfig(_Strict):
+    """Train / validation / test periods; they may not overlap."""
+
+    train: SplitRange
+    valid: SplitRange
+    test: SplitRange | None = None
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> SplitsConfig:
+        named = [(n, getattr(self, n)) for n in ("train", "valid", "test")]
+        named = [(n, r) for n, r in named if r is not None]
+        for i, (name_a, a) in enumerate(named):
+            for name_b, b in named[i + 1 :]:
+                if a.start_time <= b.end_time and b.start_time <= a.end_time:
+                    raise ValueError(
+                        f"splits {name_a} ({a.start}..{a.end}) and {name_b} ({b.start}..{b.end}) "
+                        "overlap; samples would leak between them"
+                    )
+        return self
+
+
+class GridConfig(_Strict):
+    """Spatial selection applied after reading, in this order: target grid, crop, coarsen.
+
+    A regional latitude/longitude box that crosses the Greenwich meridian (e.g. the UK, which the
+    canonical [0, 360) longitudes split into 0..2 E and 350..360 E) is first rolled so that it is
+    contiguous; crop indices count in that rolled order.
+
+    Attributes
+    ----------
+    target_grid : [n_lat, n_lon], optional
+        Interpolate a global grid to the WeatherBench equiangular grid of this shape
+        (``[32, 64]`` = 5.625 deg) when reading.
+    crop : dict of str to [start, stop], optional
+        Index ranges per dim (``isel`` semantics, stop exclusive), e.g. ``{latitude: [1, 33]}``;
+        index ranges keep the size obvious, which the model's patch size cares about.
+    coarsen : dict of str to int, optional
+        Block-mean factors per dim, e.g. ``{y: 8, x: 8}``; a remainder at the end is trimmed.
+        NaN cells are ignored in the mean (a block is NaN only when all its cells are).
+    """
+
+    target_grid: Annotated[list[Annotated[int, Field(ge=2)]], Field(min_length=2, max_length=2)] | None = None
+    crop: dict[str, Annotated[list[int], Field(min_length=2, max_length=2)]] | None = None
+    coarsen: dict[str, Annotated[int, Field(ge=1)]] | None = None
+
+    @field_validator("crop")
+    @classmethod
+    def _crop_ranges(cls, value: dict[str, list[int]] | None) -> Any:
+        for dim, (start, stop) in (value or {}).items():
+            if start < 0 or stop <= start:
+                raise ValueError(f"crop.{dim} must be [start, stop] with 0 <= start < stop")
+        return value
+
+
+class DataConfig(_Strict):
+    """What the model learns from: a catalog entry, its channels, periods and sample shape.
+
+    Attributes
+    ----------
+    entry : str
+        Catalog entry name (``gmgclim data list``), e.g. ``era5-uk-t2m``.
+    channels : list of str
+        Lexicon short names (``t2m``, ``t850``, ``z500``, ``precip``); tensor channel order.
+    step : str
+        Time between frames of a sample, e.g. ``"6h"``, ``"5min"``.
+    input_steps, output_steps : int
+        Frames fed to the model and frames forecast (lead times ``step * 1 .. step * output_steps``).
+    splits : SplitsConfig
+        Train / valid / test periods. All frames of a sample lie inside its split.
+    grid : GridConfig
+        Crop and coarsen options.
+    stats : str, optional
+        Path of a normalisation-statistics JSON to reuse; by default computed on the train split and
+        cached in the run directory.
+    fill_nan : float
+        Value (normalised units) that replaces NaN in inputs; targets keep a validity mask.
+    """
+
+    entry: Annotated[str, Field(min_length=1)]
+    channels: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    step: str
+    input_steps: Annotated[int, Field(ge=1)]
+    output_steps: Annotated[int, Field(ge=1)]
+    splits: SplitsConfig
+    grid: GridConfig = GridConfig()
+    stats: str | None = None
+    fill_nan: Number = 0.0
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, value: str) -> str:
+        parse_step(value)
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"channels must be unique, got {value}")
+        return value
+
+    @property
+    def step_timedelta(self) -> np.timedelta64:
+        """``step`` as ``timedelta64[ns]``."""
+        return parse_step(self.step)
+
+
+class ModelSection(_Strict):
+    """Model name in the registry (``gmgclim.models.get_model``) and its architecture config.
+
+    ``config`` is checked against the model's own config class by the trainer; the fields named in
+    :data:`DATA_DERIVED_MODEL_FIELDS` come from the data and may not be written here.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("config")
+    @classmethod
+    def _no_data_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        clash = [k for k in DATA_DERIVED_MODEL_FIELDS if k in value]
+        if clash:
+            raise ValueError(
+                f"{clash} are set from the data section and the grid; remove them from model.config"
+            )
+        return value
+
+
+class OptimizerConfig(_Strict):
+    """AdamW hyper-parameters (the learning rate is ``training.lr``)."""
+
+    name: Literal["adamw"] = "adamw"
+    betas: Annotated[list[Number], Field(min_length=2, max_length=2)] = [0.9, 0.999]
+    eps: Number = 1e-8
+    weight_decay: Annotated[Number, Field(ge=0.0)] = 0.01
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, value: list[float]) -> list[float]:
+        if not all(0.0 <= b < 1.0 for b in value):
+            raise ValueError(f"betas must be in [0, 1), got {list(value)}")
+        return value
+
+
+class ScheduledSamplingConfig(_Strict):
+    """Teacher forcing in the recurrent rollout as a function of the optimiser step.
+
+    Attributes
+    ----------
+    kind : {"none", "standard", "reverse"}
+        ``none``: the model always feeds on its own predictions after the inputs (as at inference).
+        ``standard`` (PredRNN): the chance ``eta`` of feeding the true frame instead of the prediction
+        falls linearly from ``eta_start`` to 0 at ``stop_step``.
+        ``reverse`` (PredRNN-V2): on input frames the chance of the true frame rises from 0.5 to 1
+        (exponentially, time constant ``reverse_alpha``) between ``reverse_start_step`` and
+        ``stop_step``, while on output frames it falls linearly from 0.5 to 0 over the same steps.
+    """
+
+    kind: Literal["none", "standard", "reverse"] = "none"
+    eta_start: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0
+    stop_step: Annotated[int, Field(ge=1)] = 50_000
+    reverse_start_step: Annotated[int, Field(ge=0)] = 25_000
+    reverse_alpha: Annotated[Number, Field(gt=0.0)] = 5_000.0
+
+    @model_validator(mode="after")
+    def _steps(self) -> ScheduledSamplingConfig:
+        if self.kind == "reverse" and self.reverse_start_step >= self.stop_step:
+            raise ValueError(
+                f"reverse_start_step ({self.reverse_start_step}) must be below stop_step "
+                f"({self.stop_step})"
+            )
+        return self
+
+
+class LossConfig(_Strict):
+    """Training loss: MSE in normalised units.
+
+    Attributes
+    ----------
+    latitude_weighted : bool
+        Weight grid rows by ``cos(latitude)`` normalised to mean 1 (global grids).
+    nan_masked : bool
+        Ignore target cells that are NaN (radar outside coverage).
+    frames : {"all", "forecast"}
+        ``all``: every predicted frame (T_in + T_out - 1, as GMG's reference); ``forecast``: only
+        the T_out forecast frames.
+    """
+
+    latitude_weighted: bool = False
+    nan_masked: bool = False
+    frames: Literal["all", "forecast"] = "all"
+
+    @model_validator(mode="after")
+    def _masked_frames(self) -> LossConfig:
+        # Input frames reach the model with NaN already filled, so only forecast frames carry a mask.
+        if self.nan_masked and self.frames != "forecast":
+            raise ValueError("nan_masked: true needs frames: forecast (input frames carry no mask)")
+        return self
+
+
+class TrainingConfig(_Strict):
+    """Optimisation: length, batch, optimiser, lr schedule, sampling, loss, precision, cadence.
+
+    Attributes
+    ----------
+    max_steps, epochs : int, optional
+        Stop after this many optimiser steps / passes over the train split (whichever first; at
+        least one is required).
+    batch_size : int
+        Samples per process per optimiser step (global batch = batch_size x processes).
+    lr : float
+        Peak learning rate.
+    schedule : {"cosine", "onecycle", "constant"}
+        Learning rate after warm-up; see :mod:`gmgclim.training.optim`.
+    warmup_steps : int
+        Linear warm-up from 0 to ``lr`` (for ``onecycle``, the rising phase).
+    min_lr_ratio : float
+        Final lr as a fraction of ``lr`` for ``cosine`` and ``onecycle``.
+    lr_multipliers : dict of str to float
+        Parameter-name glob patterns (``fnmatch``, first match wins) and their lr multipliers.
+    precision : {"fp32", "bf16"}
+        bf16 autocast for the forward pass (CUDA, and CPU when asked).
+    grad_clip : float, optional
+        Clip the global gradient norm to this value.
+    checkpoint_every : int
+        Optimiser steps between checkpoints (also written at the end and on SIGTERM/SIGINT).
+    validate_every : int, optional
+        Optimiser steps between validations; None validates at the end of every epoch.
+    validate_batches : int, optional
+        Cap on validation batches per process (None: the whole valid split).
+    early_stopping_patience : int, optional
+        Stop after this many validations without improving the best validation loss.
+    log_every : int
+        Optimiser steps between metric rows in ``metrics.csv``.
+    device : {"auto", "cpu", "cuda"}
+        ``auto`` picks CUDA when available.
+    """
+
+    max_steps: Annotated[int, Field(ge=1)] | None = None
+    epochs: Annotated[int, Field(ge=1)] | None = None
+    batch_size: Annotated[int, Field(ge=1)]
+    lr: Annotated[Number, Field(gt=0.0)]
+    optimizer: OptimizerConfig = OptimizerConfig()
+    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    min_lr_ratio: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.0
+    lr_multipliers: dict[str, Annotated[Number, Field(ge=0.0)]] = Field(default_factory=dict)
+    scheduled_sampling: ScheduledSamplingConfig = ScheduledSamplingConfig()
+    loss: LossConfig = LossConfig()
+    precision: Literal["fp32", "bf16"] = "fp32"
+    grad_clip: Annotated[Number, Field(gt=0.0)] | None = None
+    checkpoint_every: Annotated[int, Field(ge=1)] = 500
+    validate_every: Annotated[int, Field(ge=1)] | None = None
+    validate_batches: Annotated[int, Field(ge=1)] | None = None
+    early_stopping_patience: Annotated[int, Field(ge=1)] | None = None
+    log_every: Annotated[int, Field(ge=1)] = 10
+    num_workers: Annotated[int, Field(ge=0)] = 0
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @model_validator(mode="after")
+    def _length(self) -> TrainingConfig:
+        if self.max_steps is None and self.epochs is None:
+            raise ValueError("give training.max_steps or training.epochs (or both)")
+        if self.max_steps is not None and self.warmup_steps > self.max_steps:
+            raise ValueError(
+                f"warmup_steps ({self.warmup_steps}) exceeds max_steps ({self.max_steps})"
+            )
+        return self
+
+
+class OutputConfig(_Strict):
+    """Where a run writes checkpoints, metrics and statistics.
+
+    Attributes
+    ----------
+    dir : str
+        Run directory (relative paths are relative to the working directory). Training again into
+        a directory that holds a checkpoint resumes that run.
+    tensorboard : bool
+        Also write TensorBoard scalars when ``tensorboard`` is installed.
+    """
+
+    dir: Annotated[str, Field(min_length=1)]
+    tensorboard: bool = True
+
+
+class Recipe(_Strict):
+    """A whole training recipe; ``source`` is the file it came from (for messages)."""
+
+    data: DataConfig
+    model: ModelSection
+    training: TrainingConfig
+    output: OutputConfig
+    source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Recipe:
+        ss = self.training.scheduled_sampling
+        if ss.kind == "reverse" and self.data.input_steps < 2:
+            raise ValueError("scheduled_sampling.kind 'reverse' needs data.input_steps >= 2")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as plain python (YAML/JSON/checkpoint friendly)."""
+        return self.model_dump(mode="json")
+
+
+def _describe_error(err: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{loc}'{hint}"
+    if kind == "missing":
+        return f"missing key '{loc}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    where = f"'{loc}'" if loc else "recipe"
+    if kind.endswith("_type") or kind in {"literal_error", "int_from_float"}:
+        return f"{where}: {msg} (got {err.get('input')!r})"
+    return f"{where}: {msg}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the sub-model at ``loc`` (best effort; dict/list positions are skipped)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _submodel(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [n for n in current.model_fields if n != "source"]
+    return []
+
+
+def _submodel(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def recipe_from_dict(data: Any, source: str | Path | None = None) -> Recipe:
+    """Validate a recipe given as a mapping.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed YAML document.
+    source : str or Path, optional
+        The file it came from, named in error messages.
+
+    Returns
+    -------
+    Recipe
+    """
+    where = str(source) if source is not None else "<recipe>"
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{where}: a recipe is a mapping with sections data, model, training, output; "
+            f"got {type(data).__name__}"
+        )
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe_error(e, Recipe) for e in exc.errors()]
+        raise RecipeError(
+            f"{where}: " + "; ".join(lines),
+            hint="see recipes/quickstart.yaml and the docstrings in gmgclim/config.py",
+        ) from None
+    recipe.source = str(source) if source is not None else None
+    return recipe
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], source: str = "<recipe>") -> None:
+    """Apply ``key.path=value`` overrides in place; values are read as YAML scalars or lists.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed recipe, modified in place.
+    overrides : list of str
+        Items such as ``"training.lr=1e-4"``, ``"data.splits.train.end=2019-03-20"``,
+        ``"training.max_steps=20"``, ``"model.config.num_hidden=[32, 32]"``, ``"training.grad_clip=null"``.
+    source : str
+        File name for messages.
+    """
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise RecipeError(
+                f"{source}: override {item!r} must look like section.key=value",
+                hint="e.g. --set training.lr=1e-4",
+            )
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise RecipeError(f"{source}: override {item!r}: value is not valid YAML: {exc}") from None
+        parts = key.split(".")
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict):
+                raise RecipeError(
+                    f"{source}: override {item!r}: '{'.'.join(parts[:depth])}' is not a section"
+                )
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        if not isinstance(node, dict):
+            raise RecipeError(
+                f"{source}: override {item!r}: '{'.'.join(parts[:-1])}' is not a section"
+            )
+        node[parts[-1]] = value
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML recipe.
+    overrides : list of str, optional
+        ``key.path=value`` items applied before validation (the CLI's ``--set``).
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    RecipeError
+        The file is missing or not YAML, or a key is unknown, mistyped or impossible; the message
+        names the file and the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe file {path} not found", hint="recipes/ holds the shipped recipes")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if overrides:
+        if not isinstance(data, dict):
+            raise RecipeError(f"{path}: a recipe must be a mapping of sections")
+        apply_overrides(data, list(overrides), source=str(path))
+    return recipe_from_dict(data, source=path)

@@ -1,0 +1,92 @@
+"""Stack canonical variables into one ``(time, channel, spatial...)`` array by lexicon channel names.
+
+This module has no torch import, so training, inference and notebooks can use it alike;
+:mod:`gmgclim.data.torch_dataset` re-exports :func:`select_channels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.errors import DataError
+from gmgclim.lexicon import resolve_channel
+
+__all__ = ["channel_field", "select_channels", "spatial_dims"]
+
+
+def spatial_dims(ds: xr.Dataset | xr.DataArray) -> tuple[str, str]:
+    """``("latitude", "longitude")`` for gridded data, ``("y", "x")`` for radar data."""
+    dims = set(ds.dims)
+    if {"latitude", "longitude"} <= dims:
+        return ("latitude", "longitude")
+    if {"y", "x"} <= dims:
+        return ("y", "x")
+    raise DataError(f"no spatial dims (latitude/longitude or y/x) in dims {sorted(map(str, dims))}")
+
+
+def channel_field(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """The lazy ``(time, H, W)`` field of one channel, e.g. ``"t850"`` -> temperature at 850 hPa.
+
+    Raises
+    ------
+    DataError
+        When the variable or level is missing, naming both.
+    """
+    ch = resolve_channel(name)
+    if ch.variable not in ds.data_vars:
+        raise DataError(
+            f"channel {name!r} needs variable {ch.variable!r}; dataset has "
+            f"{sorted(map(str, ds.data_vars))}"
+        )
+    da = ds[ch.variable]
+    if ch.level is not None:
+        if "level" not in da.dims:
+            raise DataError(f"channel {name!r} needs level {ch.level} hPa; {ch.variable!r} has no level dim")
+        levels = [int(v) for v in da["level"].values]
+        if ch.level not in levels:
+            raise DataError(
+                f"channel {name!r}: no level {ch.level} hPa in {ch.variable!r}; levels: {levels}"
+            )
+        da = da.sel(level=ch.level, drop=True)
+    elif "level" in da.dims:
+        raise DataError(f"channel {name!r} is single-level but {ch.variable!r} has a level dim")
+    extra = [d for d in da.dims if d not in ("time", *spatial_dims(da))]
+    if extra:
+        raise DataError(f"channel {name!r}: unexpected dims {extra} in {ch.variable!r}; select them first")
+    return da.transpose("time", *spatial_dims(da))
+
+
+def select_channels(ds: xr.Dataset, channels: Sequence[str]) -> xr.DataArray:
+    """Stack channels in the given order.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical dataset (gridded or radar).
+    channels : sequence of str
+        Lexicon short names; their order is the tensor channel order.
+
+    Returns
+    -------
+    xr.DataArray
+        ``(time, channel, H, W)`` float32, lazy when ``ds`` is, with a ``channel`` coordinate of
+        short names and ``units`` per channel in ``attrs["channel_units"]``.
+    """
+    if not channels:
+        raise DataError("no channels given")
+    fields = []
+    units = []
+    for name in channels:
+        da = channel_field(ds, name)
+        keep = set(da.dims) | {c for c in da.coords if set(da[c].dims) <= set(spatial_dims(da))}
+        da = da.drop_vars([c for c in da.coords if c not in keep])
+        fields.append(da.astype(np.float32, copy=False).assign_attrs({}))
+        units.append(str(ds[resolve_channel(name).variable].attrs.get("units", "")))
+    stacked = xr.concat(fields, dim="channel", coords="minimal", compat="override", join="exact")
+    stacked = stacked.assign_coords(channel=list(channels)).transpose("time", "channel", ...)
+    stacked.attrs = {"channel_units": units}
+    stacked.name = "fields"
+    return stacked

@@ -1,0 +1,251 @@
+"""Per-channel normalisation statistics computed on the training split, with dask.
+
+:func:`compute_stats` reduces each channel's ``(time, H, W)`` field over the training times in one
+dask pass (``nanmean``/``nanstd`` in float64, so radar no-data does not count); with a
+``dask.distributed.Client`` the reduction runs on its cluster. :class:`NormalizationStats` travels in
+checkpoints as a plain dict (:meth:`~NormalizationStats.to_dict`) and can be cached as JSON next to a
+run (:func:`compute_or_load_stats`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.data.channels import select_channels
+from gmgclim.errors import DataError
+
+__all__ = ["NormalizationStats", "compute_or_load_stats", "compute_stats"]
+
+
+@dataclass
+class NormalizationStats:
+    """Mean and standard deviation per channel, in channel order.
+
+    Attributes
+    ----------
+    channels : list of str
+        Lexicon short names.
+    mean, std : (C,) float64
+        In each channel's units; ``std`` is the population standard deviation (ddof=0).
+    climatology : (C, H, W) float64 or None
+        Optional per-pixel mean over the same times (for anomaly correlation).
+    meta : dict
+        Provenance: time range, number of times, catalog entry.
+    """
+
+    channels: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    climatology: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.mean = np.asarray(self.mean, dtype=np.float64)
+        self.std = np.asarray(self.std, dtype=np.float64)
+        n = len(self.channels)
+        if self.mean.shape != (n,) or self.std.shape != (n,):
+            raise ValueError(f"mean/std must have shape ({n},) for channels {self.channels}")
+        if np.any(~np.isfinite(self.std)) or np.any(self.std <= 0):
+            bad = [c for c, s in zip(self.channels, self.std, strict=True) if not s > 0]
+            raise ValueError(f"standard deviation must be positive and finite; bad channels {bad}")
+        if self.climatology is not None:
+            self.climatology = np.asarray(self.climatology, dtype=np.float64)
+
+    def _shape(self, ndim: int, channel_axis: int) -> tuple[int, ...]:
+        shape = [1] * ndim
+        shape[channel_axis] = len(self.channels)
+        return tuple(shape)
+
+    def normalize(self, x, channel_axis: int = -3):
+        """``(x - mean) / std`` per channel.
+
+        Parameters
+        ----------
+        x : np.ndarray or xr.DataArray
+            numpy: channel axis ``channel_axis`` (default -3, i.e. ``(..., C, H, W)``);
+            xarray: a ``channel`` dim whose labels are matched by name.
+
+        Returns
+        -------
+        same type as ``x``; numpy float32 stays float32.
+        """
+        if isinstance(x, xr.DataArray):
+            mean = xr.DataArray(self.mean, coords={"channel": self.channels}, dims="channel")
+            std = xr.DataArray(self.std, coords={"channel": self.channels}, dims="channel")
+            return ((x - mean.sel(channel=x["channel"])) / std.sel(channel=x["channel"])).astype(x.dtype)
+        x = np.asarray(x)
+        shape = self._shape(x.ndim, channel_axis)
+        out = (x - self.mean.reshape(shape)) / self.std.reshape(shape)
+        return out.astype(x.dtype if x.dtype.kind == "f" else np.float32, copy=False)
+
+    def denormalize(self, x, channel_axis: int = -3):
+        """Inverse of :meth:`normalize`."""
+        if isinstance(x, xr.DataArray):
+            mean = xr.DataArray(self.mean, coords={"channel": self.channels}, dims="channel")
+            std = xr.DataArray(self.std, coords={"channel": self.channels}, dims="channel")
+            return (x * std.sel(channel=x["channel"]) + mean.sel(channel=x["channel"])).astype(x.dtype)
+        x = np.asarray(x)
+        shape = self._shape(x.ndim, channel_axis)
+        out = x * self.std.reshape(shape) + self.mean.reshape(shape)
+        return out.astype(x.dtype if x.dtype.kind == "f" else np.float32, copy=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain python (lists, floats, str) for checkpoints and JSON."""
+        d: dict[str, Any] = {
+            "channels": list(self.channels),
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+            "meta": dict(self.meta),
+        }
+        if self.climatology is not None:
+            d["climatology"] = self.climatology.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NormalizationStats:
+        """Inverse of :meth:`to_dict`."""
+        unknown = set(d) - {"channels", "mean", "std", "meta", "climatology"}
+        if unknown:
+            raise ValueError(f"unknown normalisation keys {sorted(unknown)}")
+        clim = d.get("climatology")
+        return cls(
+            channels=list(d["channels"]),
+            mean=np.asarray(d["mean"], np.float64),
+            std=np.asarray(d["std"], np.float64),
+            climatology=None if clim is None else np.asarray(clim, np.float64),
+            meta=dict(d.get("meta", {})),
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write JSON."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> NormalizationStats:
+        """Read JSON written by :meth:`save`."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"cannot read normalisation statistics {path}: {exc}") from exc
+
+
+def _time_sel(da: xr.DataArray, time_slice) -> xr.DataArray:
+    if time_slice is None:
+        return da
+    sl = time_slice if isinstance(time_slice, slice) else slice(*time_slice)
+    out = da.sel(time=sl)
+    if out.sizes["time"] == 0:
+        raise DataError(f"no data in the statistics time range {sl.start}..{sl.stop}")
+    return out
+
+
+def compute_stats(
+    ds: xr.Dataset,
+    channels: Sequence[str],
+    time_slice: slice | tuple | None = None,
+    client=None,
+    climatology: bool = False,
+) -> NormalizationStats:
+    """Per-channel mean and std over the given times (the training split), NaN ignored.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical dataset, numpy- or dask-backed.
+    channels : sequence of str
+        Lexicon short names, in tensor order.
+    time_slice : slice or (start, end), optional
+        Training period, inclusive labels.
+    client : dask.distributed.Client, optional
+        Run the reduction on this cluster instead of the local scheduler.
+    climatology : bool
+        Also compute the per-pixel mean ``(C, H, W)``.
+
+    Returns
+    -------
+    NormalizationStats
+    """
+    fields = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
+    spatial = fields.dims[2:]
+    reduce_dims = ("time", *spatial)
+    mean = fields.mean(reduce_dims, skipna=True)
+    sq = (fields**2).mean(reduce_dims, skipna=True)
+    todo = [mean.data, sq.data]
+    if climatology:
+        todo.append(fields.mean("time", skipna=True).data)
+    if client is not None:
+        results = client.gather(client.compute(todo))
+    elif any(hasattr(a, "dask") for a in todo):
+        import dask
+
+        results = dask.compute(*todo)
+    else:
+        results = todo
+    mean_v = np.asarray(results[0], np.float64)
+    # E[x^2] - E[x]^2 in float64; clamp round-off below zero
+    var = np.maximum(np.asarray(results[1], np.float64) - mean_v**2, 0.0)
+    times = np.asarray(fields["time"].values)
+    meta = {
+        "time_start": str(times[0]),
+        "time_end": str(times[-1]),
+        "n_times": int(times.size),
+        "catalog_entry": ds.attrs.get("gmgclim_catalog_entry", ""),
+    }
+    if np.any(~np.isfinite(mean_v)):
+        bad = [c for c, m in zip(channels, mean_v, strict=True) if not np.isfinite(m)]
+        raise DataError(f"channels {bad} have no valid (non-NaN) values in the statistics period")
+    return NormalizationStats(
+        list(channels),
+        mean_v,
+        np.sqrt(var),
+        climatology=np.asarray(results[2], np.float64) if climatology else None,
+        meta=meta,
+    )
+
+
+def compute_or_load_stats(
+    ds: xr.Dataset,
+    channels: Sequence[str],
+    time_slice: slice | tuple | None,
+    cache_path: str | Path,
+    client=None,
+    climatology: bool = False,
+) -> NormalizationStats:
+    """Read cached statistics when they match the channels and period, else compute and cache them.
+
+    Parameters
+    ----------
+    cache_path : str or Path
+        JSON file, typically ``RUN_DIR/normalization.json``.
+
+    Returns
+    -------
+    NormalizationStats
+    """
+    path = Path(cache_path)
+    sel = _time_sel(ds[["time"]].assign({"_": ("time", np.zeros(ds.sizes["time"]))})["_"], time_slice)
+    times = np.asarray(sel["time"].values)
+    if path.is_file():
+        cached = NormalizationStats.load(path)
+        meta = cached.meta
+        if (
+            cached.channels == list(channels)
+            and meta.get("time_start") == str(times[0])
+            and meta.get("time_end") == str(times[-1])
+            and meta.get("n_times") == int(times.size)
+            and (cached.climatology is not None or not climatology)
+        ):
+            return cached
+    stats = compute_stats(ds, channels, time_slice, client=client, climatology=climatology)
+    stats.save(path)
+    return stats

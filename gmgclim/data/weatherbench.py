@@ -1,0 +1,314 @@
+"""WeatherBench 1 (netCDF directories) and WeatherBench 2 (zarr) readers, and the WB1 downloader.
+
+WeatherBench 1 layout (Rasp et al. 2020), one directory per variable and one netCDF file per year::
+
+    ROOT/2m_temperature/2m_temperature_1979_5.625deg.nc          t2m(time, lat, lon)
+    ROOT/temperature_850/temperature_850hPa_1979_5.625deg.nc     t(time, lat, lon), level=850
+    ROOT/temperature/temperature_1979_5.625deg.nc                t(time, level, lat, lon)
+    ROOT/constants/constants_5.625deg.nc                         orography, lsm, ... (lat, lon)
+
+:func:`open_weatherbench1` opens the directories that a list of channels needs (``t850`` reads
+``temperature_850`` or, failing that, level 850 of ``temperature``), lazily, one dask chunk per file,
+and returns the canonical convention (``lat``/``lon`` -> ``latitude``/``longitude``, ``t`` ->
+``temperature`` with a ``level`` dim ...).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.conventions import canonicalize
+from gmgclim.data.gridded import open_netcdf_files, open_zarr
+from gmgclim.errors import DataError
+from gmgclim.lexicon import resolve_channel
+
+__all__ = [
+    "WEATHERBENCH1_URL",
+    "download_weatherbench1",
+    "open_weatherbench1",
+    "open_weatherbench2",
+    "weatherbench1_directories",
+]
+
+#: Public WeatherBench 1 server (TUM mediaTUM data server; one zip per variable and resolution).
+WEATHERBENCH1_URL = "https://dataserv.ub.tum.de/s/m1524895/download?path=%2F{resolution}deg%2F{variable}&files={variable}_{resolution}deg.zip"
+
+_YEAR = re.compile(r"_(\d{4})_")
+# WB1 source variable name in each directory family (canonical variable -> file variable).
+_WB1_FILE_VARIABLE = {
+    "temperature": "t",
+    "geopotential": "z",
+    "u_component_of_wind": "u",
+    "v_component_of_wind": "v",
+    "specific_humidity": "q",
+    "relative_humidity": "r",
+    "potential_vorticity": "pv",
+    "vorticity": "vo",
+    "2m_temperature": "t2m",
+    "10m_u_component_of_wind": "u10",
+    "10m_v_component_of_wind": "v10",
+    "total_precipitation": "tp",
+    "total_cloud_cover": "tcc",
+    "toa_incident_solar_radiation": "tisr",
+}
+
+
+def weatherbench1_directories(root: str | Path) -> list[str]:
+    """Names of the variable directories present under a WeatherBench 1 root."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"WeatherBench 1 directory not found: {root}")
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def _year_files(directory: Path, years: Iterable[int] | None) -> list[Path]:
+    files = sorted(directory.glob("*.nc"))
+    if years is not None:
+        wanted = set(years)
+        files = [f for f in files if (m := _YEAR.search(f.name)) and int(m.group(1)) in wanted]
+    if not files:
+        which = f" for years {sorted(set(years))[:3]}..." if years is not None else ""
+        raise DataError(f"no netCDF files in {directory}{which}", hint="check GMGCLIM_DATA / --to")
+    return files
+
+
+def _open_directory(directory: Path, years, chunks, level: int | None) -> xr.Dataset:
+    files = _year_files(directory, years)
+    ds = open_netcdf_files(files, chunks=chunks, source="weatherbench1")
+    if "level" in ds.coords and ds["level"].ndim == 0:
+        ds = ds.expand_dims(level=[int(ds["level"].values)])
+    elif "level" not in ds.coords and level is not None:
+        ds = ds.expand_dims(level=[level])
+    for name in ds.data_vars:
+        if "level" in ds[name].dims and ds[name].dims[0] == "level":
+            ds[name] = ds[name].transpose("time", "level", ...)
+    if level is not None:
+        available = [int(v) for v in np.atleast_1d(ds["level"].values)]
+        if level not in available:
+            raise DataError(f"{directory}: no level {level} hPa; levels present: {available}")
+        ds = ds.sel(level=[level])
+    return ds
+
+
+def open_weatherbench1(
+    root: str | Path,
+    channels: Sequence[str] | None = None,
+    directories: Sequence[str] | None = None,
+    years: Iterable[int] | None = None,
+    chunks: dict | None = None,
+    constants: bool = False,
+) -> xr.Dataset:
+    """Open a WeatherBench 1 directory tree lazily in the canonical convention.
+
+    Parameters
+    ----------
+    root : str or Path
+        Directory holding one sub-directory per variable.
+    channels : sequence of str, optional
+        Lexicon short names (``t850``, ``z500``, ``t2m``, ``tp`` ...); each picks
+        ``<variable>_<level>`` or the all-levels ``<variable>`` directory.
+    directories : sequence of str, optional
+        Directory names to open instead of ``channels`` (default: all except ``constants``).
+    years : iterable of int, optional
+        Only files whose name holds one of these years.
+    chunks : dict, optional
+        dask chunks per file (default: one chunk per file, i.e. per year).
+    constants : bool
+        Also merge ``constants/`` (orography, land-sea mask, soil type), which has no time dim.
+
+    Returns
+    -------
+    xr.Dataset
+        dims ``time``, ``level`` (pressure-level variables only), ``latitude``, ``longitude``.
+
+    Raises
+    ------
+    DataError
+        For a missing directory, variable or level, and every file-level problem of
+        :func:`gmgclim.data.gridded.open_netcdf_files`.
+    """
+    root = Path(root).expanduser()
+    present = weatherbench1_directories(root)
+    plan: list[tuple[str, int | None]] = []
+    if channels is not None:
+        for name in channels:
+            ch = resolve_channel(name)
+            candidates = (
+                [f"{ch.variable}_{ch.level}", ch.variable] if ch.level is not None else [ch.variable]
+            )
+            found = next((c for c in candidates if c in present), None)
+            if found is None:
+                raise DataError(
+                    f"WeatherBench 1 root {root} has no directory for channel {name!r} "
+                    f"(looked for {candidates}; present: {present})"
+                )
+            plan.append((found, ch.level if found == ch.variable else None))
+    else:
+        chosen = list(directories) if directories is not None else present
+        for d in chosen:
+            if d not in present:
+                raise DataError(f"no directory {d!r} under {root}; present: {present}")
+            if d != "constants":
+                plan.append((d, None))
+    by_variable: dict[str, list[xr.Dataset]] = {}
+    for directory, level in plan:
+        part = _open_directory(root / directory, years, chunks, level)
+        for name in part.data_vars:
+            by_variable.setdefault(str(name), []).append(part[[name]])
+    merged = []
+    for name, parts in by_variable.items():
+        if len(parts) == 1:
+            merged.append(parts[0])
+            continue
+        if not all("level" in p.dims for p in parts):
+            raise DataError(f"variable {name!r} found in several single-level directories of {root}")
+        combined = xr.concat(parts, dim="level", join="exact").sortby("level")
+        levels = combined["level"].values
+        if np.unique(levels).size != levels.size:
+            combined = combined.isel(level=np.unique(levels, return_index=True)[1])
+        merged.append(combined)
+    # Variables read from single-level directories hold different levels (t at 850, z at 500):
+    # they share one ``level`` dim, the missing (variable, level) pairs being NaN (lazily).
+    all_levels = sorted({int(v) for p in merged if "level" in p.dims for v in p["level"].values})
+    if all_levels:
+        merged = [
+            p.reindex(level=all_levels) if "level" in p.dims and p.sizes["level"] != len(all_levels)
+            else p
+            for p in merged
+        ]
+    try:
+        ds = xr.merge(merged, join="exact", compat="override", combine_attrs="drop_conflicts")
+    except ValueError as exc:
+        raise DataError(
+            f"WeatherBench 1 directories under {root} disagree on time or grid: {exc}"
+        ) from exc
+    if constants or (directories is not None and "constants" in directories):
+        const = open_netcdf_files(
+            _year_files(root / "constants", None), chunks=chunks, source="weatherbench1"
+        )
+        const = const.drop_vars([v for v in ("lat2d", "lon2d") if v in const.variables])
+        ds = xr.merge([ds, const], join="exact", compat="override")
+    ds.attrs["source"] = f"WeatherBench 1 directory {root}"
+    return ds
+
+
+def open_weatherbench2(
+    location: str,
+    variables: Sequence[str] | None = None,
+    storage_options: dict | None = None,
+    chunks: dict | None = None,
+) -> xr.Dataset:
+    """Open a WeatherBench 2 zarr store (e.g. ``gs://weatherbench2/datasets/era5/...zarr``) lazily.
+
+    Parameters
+    ----------
+    location : str
+        Local path or fsspec URL.
+    variables : sequence of str, optional
+        Canonical variable names to keep.
+    storage_options : dict, optional
+        fsspec options (``{"token": "anon"}`` for the public bucket).
+    chunks : dict, optional
+        dask chunks (default the store's).
+
+    Returns
+    -------
+    xr.Dataset
+    """
+    ds = open_zarr(location, storage_options=storage_options, chunks=chunks)
+    if variables is not None:
+        missing = [v for v in variables if v not in ds.data_vars]
+        if missing:
+            raise DataError(
+                f"{location} lacks variable(s) {missing}; it has {sorted(map(str, ds.data_vars))}"
+            )
+        ds = ds[list(variables)]
+    return canonicalize(ds)
+
+
+def download_weatherbench1(
+    variable: str,
+    years: Iterable[int],
+    to: str | Path,
+    resolution: str = "5.625",
+    timeout: float = 10.0,
+    url_template: str = WEATHERBENCH1_URL,
+) -> list[Path]:
+    """Download a WeatherBench 1 variable from the public TUM server and unpack the wanted years.
+
+    The server serves one zip per variable and resolution (all years); it is fetched to
+    ``TO/<variable>_<resolution>deg.zip`` and the files of ``years`` are extracted into
+    ``TO/<variable>/``.
+
+    Parameters
+    ----------
+    variable : str
+        WeatherBench 1 directory name, e.g. ``temperature_850``, ``geopotential_500``,
+        ``2m_temperature``, ``total_precipitation``, ``constants``.
+    years : iterable of int
+        Years to keep, e.g. ``range(1979, 2019)``.
+    to : str or Path
+        Destination root (the WeatherBench 1 root afterwards).
+    resolution : str
+        ``"5.625"``, ``"2.8125"`` or ``"1.40625"``.
+    timeout : float
+        Seconds before a connection attempt is abandoned.
+    url_template : str
+        URL with ``{variable}`` and ``{resolution}`` fields.
+
+    Returns
+    -------
+    list of Path
+        The extracted netCDF files.
+
+    Raises
+    ------
+    DataError
+        When the server cannot be reached (no network) or the archive lacks the years.
+    """
+    import zipfile
+
+    to = Path(to).expanduser()
+    url = url_template.format(variable=variable, resolution=resolution)
+    archive = to / f"{variable}_{resolution}deg.zip"
+    to.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_suffix(".zip.part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise DataError(
+            f"cannot download WeatherBench 1 {variable!r} from {url}: {exc}",
+            hint="this needs internet access to dataserv.ub.tum.de; or copy the files by hand",
+        ) from exc
+    partial.rename(archive)
+    wanted = set(years)
+    extracted = []
+    target = to / variable
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                name = Path(member).name
+                m = _YEAR.search(name)
+                if name.endswith(".nc") and (variable == "constants" or (m and int(m.group(1)) in wanted)):
+                    target.mkdir(parents=True, exist_ok=True)
+                    dest = target / name
+                    with zf.open(member) as src, open(dest, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            out.write(chunk)
+                    extracted.append(dest)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"downloaded archive {archive} is not a zip file: {exc}") from exc
+    if not extracted:
+        raise DataError(f"{archive} holds no netCDF files for years {sorted(wanted)}")
+    return sorted(extracted)

@@ -1,0 +1,447 @@
+"""Deterministic scores per lead time: RMSE (two conventions), MSE, MAE, bias, ACC.
+
+Every function takes a forecast (time=init, prediction_timedelta, [level], spatial...) and a truth on
+valid time (or already aligned, see :func:`gmgclim.metrics.alignment.align_forecast_truth`) and
+returns a lazy result with dims (prediction_timedelta, [level]) for a DataArray, per variable for a
+Dataset. Results carry a coordinate ``n_verified`` (init times whose valid time the truth covers)
+and attributes naming the weighting and the averaging order.
+
+The two RMSE conventions (``e`` is forecast minus truth, ``w`` latitude weights of mean 1):
+
+- WeatherBench 1 (``compute_weighted_rmse`` with ``mean_dims`` all dims): ``sqrt(mean_{t,lat,lon}(w e^2))``,
+  weights ``cos(lat)``; the square root comes after one mean over time and space together.
+- WeatherBench 2 (``MSE`` metric, square root taken after ``evaluate``): per init time the
+  area-weighted spatial mean ``mse_t``, then ``sqrt(mean_t(mse_t))``.
+
+Without missing values both are the square root of a time mean of spatial MSEs; they differ in the
+weights and in how missing values are counted (pooled over time and space in WB1, per init in WB2).
+WB2's ``RMSESqrtBeforeTimeAvg`` (``mean_t(sqrt(mse_t))``) is :func:`rmse_sqrt_before_time_mean`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.metrics.alignment import INIT_DIM, LEAD_DIM, AlignedPair, align_forecast_truth
+from gmgclim.metrics.baselines import climatology_forecast
+from gmgclim.metrics.weights import spatial_weights
+
+Field = xr.DataArray | xr.Dataset
+Weights = str | xr.DataArray
+
+_WEIGHT_NAMES = {
+    "wb1": "cos(latitude)/mean cos(latitude) (WeatherBench 1)",
+    "wb2": "cell area from latitude bounds, mean 1 (WeatherBench 2)",
+    "uniform": "uniform",
+}
+
+
+def align(
+    forecast: Field,
+    truth: Field,
+    lead_times: Sequence | np.ndarray | None = None,
+    require_full_coverage: bool = False,
+) -> AlignedPair:
+    """Align ``truth`` to ``forecast`` (see :func:`~gmgclim.metrics.alignment.align_forecast_truth`)."""
+    return align_forecast_truth(
+        forecast, truth, lead_times=lead_times, require_full_coverage=require_full_coverage
+    )
+
+
+def _resolve_weights(field: Field, weights: Weights) -> tuple[xr.DataArray | None, tuple, str]:
+    if isinstance(weights, xr.DataArray):
+        _, dims = spatial_weights(field, "uniform")
+        return weights, dims, str(weights.attrs.get("long_name", "user weights"))
+    w, dims = spatial_weights(field, weights)
+    name = _WEIGHT_NAMES[weights] if w is not None else "uniform"
+    return w, dims, name
+
+
+def _spatial_sums(
+    field: Field, weights: xr.DataArray | None, dims: tuple, skipna: bool
+) -> tuple[Field, Field | float]:
+    """Weighted sum of ``field`` over ``dims`` and the sum of weights it used."""
+    if skipna:
+        valid = field.notnull()
+        filled = field.fillna(0)
+        if weights is None:
+            return filled.sum(dims), valid.sum(dims)
+        return (filled * weights).sum(dims), (valid * weights).sum(dims)
+    n_points = float(np.prod([field.sizes[d] for d in dims]))
+    if weights is None:
+        return field.sum(dims, skipna=False), n_points
+    other = n_points / weights.size
+    return (field * weights).sum(dims, skipna=False), float(weights.sum()) * other
+
+
+def _spatial_mean(field: Field, weights, dims, skipna: bool) -> Field:
+    num, den = _spatial_sums(field, weights, dims, skipna)
+    if isinstance(den, float):
+        return num / den
+    return num / den.where(den > 0)
+
+
+def _mean_over_verified(per_init: Field, verified: xr.DataArray, skipna: bool) -> Field:
+    """Mean over init times of the verified cases (and, with skipna, of non-NaN values)."""
+    ok = per_init.notnull() & verified if skipna else verified
+    total = per_init.where(ok, 0).sum(INIT_DIM, skipna=False)
+    count = ok.sum(INIT_DIM)
+    return total / count.where(count > 0)
+
+
+def _pooled_mean(num: Field, den: Field | float, verified: xr.DataArray) -> Field:
+    """sum_t(num) / sum_t(den) over verified init times (a mean over time and space together)."""
+    total = num.where(verified, 0).sum(INIT_DIM, skipna=False)
+    if isinstance(den, float):
+        weight_total = den * verified.sum(INIT_DIM)
+    else:
+        weight_total = den.where(verified, 0).sum(INIT_DIM)
+    return total / weight_total.where(weight_total > 0)
+
+
+def _finish(result: Field, pair: AlignedPair, metric: str, weighting: str, order: str) -> Field:
+    result = result.assign_coords(n_verified=pair.n_verified)
+    attrs = {"metric": metric, "weighting": weighting, "averaging": order}
+    if isinstance(result, xr.Dataset):
+        for name in result.data_vars:
+            units = pair.forecast[name].attrs.get("units")
+            result[name].attrs = dict(attrs, **({"units": units} if units else {}))
+        result.attrs = attrs
+    else:
+        result.attrs = dict(attrs)
+        units = pair.forecast.attrs.get("units")
+        if units:
+            result.attrs["units"] = units
+    return result
+
+
+def mse(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """Mean squared error: weighted spatial mean per init time, then mean over init times.
+
+    Parameters
+    ----------
+    forecast : xr.DataArray or xr.Dataset
+        dims (time=init, prediction_timedelta, [level], spatial...).
+    truth : xr.DataArray or xr.Dataset
+        dims (time=valid, [level], spatial...), same grid and units.
+    weights : {"wb2", "wb1", "uniform"} or xr.DataArray
+        Latitude weights (ignored, uniform, on radar y/x grids).
+    lead_times : sequence of timedelta64, optional
+        Lead times to score (default all).
+    skipna : bool
+        Leave NaN pixels out of the means instead of returning NaN.
+    require_full_coverage : bool
+        Raise if the truth misses a valid time instead of scoring the verified ones.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field squared.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return mse_from_pair(pair, weights, skipna)
+
+
+def mse_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`mse` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    per_init = _spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna)
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    out = _finish(out, pair, "mse", name, "spatial mean per init time, then mean over init times")
+    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
+        if "units" in v.attrs:
+            v.attrs["units"] = f"({v.attrs['units']})2"
+    return out
+
+
+def rmse_wb2(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """WeatherBench 2 RMSE: ``sqrt(mean_t(mse_t))``, ``mse_t`` the cell-area-weighted spatial MSE.
+
+    Parameters are those of :func:`mse`.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return rmse_wb2_from_pair(pair, weights=weights, skipna=skipna)
+
+
+def rmse_wb2_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`rmse_wb2` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    per_init = _spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna)
+    out = np.sqrt(_mean_over_verified(per_init, pair.verified, skipna))
+    return _finish(
+        out, pair, "rmse_wb2", name, "spatial MSE per init time, mean over init times, then sqrt"
+    )
+
+
+def rmse_sqrt_before_time_mean(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """RMSE per init time, then mean over init times (WB2 ``RMSESqrtBeforeTimeAvg``).
+
+    Parameters are those of :func:`mse`.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return rmse_sqrt_before_time_mean_from_pair(pair, weights=weights, skipna=skipna)
+
+
+def rmse_sqrt_before_time_mean_from_pair(
+    pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False
+) -> Field:
+    """:func:`rmse_sqrt_before_time_mean` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    per_init = np.sqrt(_spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna))
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    return _finish(
+        out,
+        pair,
+        "rmse_sqrt_before_time_mean",
+        name,
+        "spatial MSE per init time, sqrt, then mean over init times",
+    )
+
+
+def rmse_sqrt_after_time_mean_wb1(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb1",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """WeatherBench 1 RMSE: ``sqrt(mean_{t,lat,lon}(w e^2))`` with ``w = cos(lat)/mean cos(lat)``.
+
+    One weighted mean over init times and space together (missing pixels and unverified init
+    times are left out of that one mean), then the square root. Parameters are those of
+    :func:`mse`, with WeatherBench 1 weights by default.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return rmse_sqrt_after_time_mean_wb1_from_pair(pair, weights=weights, skipna=skipna)
+
+
+def rmse_sqrt_after_time_mean_wb1_from_pair(
+    pair: AlignedPair, weights: Weights = "wb1", skipna: bool = False
+) -> Field:
+    """:func:`rmse_sqrt_after_time_mean_wb1` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    num, den = _spatial_sums((pair.forecast - pair.truth) ** 2, w, dims, skipna)
+    out = np.sqrt(_pooled_mean(num, den, pair.verified))
+    return _finish(
+        out,
+        pair,
+        "rmse_sqrt_after_time_mean_wb1",
+        name,
+        "weighted mean over init times and space together, then sqrt",
+    )
+
+
+def mae(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """Mean absolute error: weighted spatial mean of ``|f - o|`` per init time, then time mean.
+
+    Parameters are those of :func:`mse`.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return mae_from_pair(pair, weights=weights, skipna=skipna)
+
+
+def mae_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`mae` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    per_init = _spatial_mean(abs(pair.forecast - pair.truth), w, dims, skipna)
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    return _finish(out, pair, "mae", name, "spatial mean per init time, then mean over init times")
+
+
+def bias(
+    forecast: Field,
+    truth: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """Mean error (forecast minus truth): weighted spatial mean per init time, then time mean.
+
+    Parameters are those of :func:`mse`.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), units of the field; positive = forecast too high.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return bias_from_pair(pair, weights=weights, skipna=skipna)
+
+
+def bias_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`bias` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    per_init = _spatial_mean(pair.forecast - pair.truth, w, dims, skipna)
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    return _finish(out, pair, "bias", name, "spatial mean per init time, then mean over init times")
+
+
+def _anomalies(pair: AlignedPair, climatology: Field) -> tuple[Field, Field]:
+    clim = climatology_forecast(
+        climatology, pair.forecast[INIT_DIM].values, pair.forecast[LEAD_DIM].values
+    )
+    if isinstance(pair.forecast, xr.Dataset) and isinstance(clim, xr.Dataset):
+        clim = clim[list(pair.forecast.data_vars)]
+    if "level" in pair.forecast.dims and "level" in clim.dims:
+        clim = clim.sel(level=pair.forecast["level"].values)
+    spatial = {d: pair.forecast[d] for d in pair.forecast.dims if d not in (INIT_DIM, LEAD_DIM)}
+    clim = clim.assign_coords(spatial)
+    if pair.forecast.chunks:
+        clim = clim.chunk(dict(pair.forecast.chunksizes))
+    return pair.forecast - clim, pair.truth - clim
+
+
+def acc(
+    forecast: Field,
+    truth: Field,
+    climatology: Field,
+    weights: Weights = "wb2",
+    lead_times: Sequence | None = None,
+    skipna: bool = False,
+    require_full_coverage: bool = False,
+) -> Field:
+    """Anomaly correlation (WeatherBench 2): per init time, then mean over init times.
+
+    With anomalies ``f' = f - c`` and ``o' = o - c`` against the climatology ``c`` at the valid
+    time's day of year and hour, ``acc_t = <f' o'> / sqrt(<f'^2> <o'^2>)`` with ``<.>`` the weighted
+    spatial mean (anomalies are not re-centred).
+
+    Parameters
+    ----------
+    climatology : xr.DataArray or xr.Dataset
+        From :func:`gmgclim.metrics.baselines.compute_climatology` (dims dayofyear, [hour], ...).
+    forecast, truth, weights, lead_times, skipna, require_full_coverage
+        As in :func:`mse`.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), dimensionless in [-1, 1].
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    return acc_from_pair(pair, climatology, weights=weights, skipna=skipna)
+
+
+def acc_from_pair(
+    pair: AlignedPair, climatology: Field, weights: Weights = "wb2", skipna: bool = False
+) -> Field:
+    """:func:`acc` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    fa, oa = _anomalies(pair, climatology)
+    if skipna:
+        both = fa.notnull() & oa.notnull()
+        fa, oa = fa.where(both), oa.where(both)
+    cov = _spatial_mean(fa * oa, w, dims, skipna)
+    var_f = _spatial_mean(fa**2, w, dims, skipna)
+    var_o = _spatial_mean(oa**2, w, dims, skipna)
+    per_init = cov / np.sqrt(var_f * var_o)
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    out = _finish(
+        out, pair, "acc", name, "anomaly correlation per init time, then mean over init times"
+    )
+    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
+        v.attrs["units"] = "1"
+    return out
+
+
+def acc_pooled_wb1(
+    forecast: Field,
+    truth: Field,
+    climatology: Field | None = None,
+    weights: Weights = "wb1",
+    lead_times: Sequence | None = None,
+    require_full_coverage: bool = False,
+) -> Field:
+    """Anomaly correlation as WeatherBench 1 computes it: centred, pooled over time and space.
+
+    ``f' = f - c - mean(f - c)``, ``o' = o - c - mean(o - c)`` (unweighted means over init times and
+    space), then ``sum(w f' o') / sqrt(sum(w f'^2) sum(w o'^2))`` over init times and space. WB1's
+    default climatology is the time mean of the truth it is given (``climatology=None``). NaNs
+    are left out.
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        dims (prediction_timedelta, [level]), dimensionless.
+    """
+    pair = align(forecast, truth, lead_times, require_full_coverage)
+    if climatology is None:
+        climatology = truth.mean(INIT_DIM)
+    return acc_pooled_wb1_from_pair(pair, climatology, weights=weights)
+
+
+def acc_pooled_wb1_from_pair(
+    pair: AlignedPair, climatology: Field | None = None, weights: Weights = "wb1"
+) -> Field:
+    """:func:`acc_pooled_wb1` of an aligned forecast/truth pair."""
+    w, dims, name = _resolve_weights(pair.forecast, weights)
+    if climatology is None:
+        raise ValueError("acc_pooled_wb1_from_pair needs a climatology (see acc_pooled_wb1)")
+    fa, oa = _anomalies(pair, climatology)
+    ok = fa.notnull() & oa.notnull() & pair.verified
+    fa, oa = fa.where(ok), oa.where(ok)
+    mean_dims = (INIT_DIM, *dims)
+    fa = fa - fa.mean(mean_dims)
+    oa = oa - oa.mean(mean_dims)
+    wt = 1.0 if w is None else w
+    num = (wt * fa * oa).sum(mean_dims)
+    den = np.sqrt((wt * fa**2).sum(mean_dims) * (wt * oa**2).sum(mean_dims))
+    out = _finish(
+        num / den, pair, "acc_pooled_wb1", name, "centred correlation over init times and space"
+    )
+    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
+        v.attrs["units"] = "1"
+    return out

@@ -1,0 +1,141 @@
+"""ConvLSTM (Shi et al. 2015) as in OpenSTL, on gmgclim's recurrent interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from gmgclim.models.layers.padding import GridConv2d
+from gmgclim.models.layers.st_lstm import maybe_layer_norm
+from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster
+
+
+@dataclass(frozen=True)
+class ConvLSTMConfig(RecurrentConfig):
+    """ConvLSTM architecture and grid.
+
+    Parameters
+    ----------
+    forget_bias : float
+        Added to the forget gate; 0.0 by default because OpenSTL's cell, although it stores
+        a forget bias of 1.0, never adds it.
+    openstl_unused_convs : bool
+        Create the ``conv_o`` (2N -> N, filter_size) and ``conv_last`` (1x1, 2N -> N) layers that
+        OpenSTL's ConvLSTM cell declares but never uses. They change nothing in the output and
+        get no gradient; they exist only so parameter counts (14,928,384 at the WeatherBench
+        t2m config) and state-dict shapes match OpenSTL. Set False for a lean model.
+
+    Other fields: see :class:`~gmgclim.models.recurrent.RecurrentConfig`.
+    """
+
+    forget_bias: float = 0.0
+    openstl_unused_convs: bool = True
+
+
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM cell: gates from conv(x) + conv(h); ``h = o * tanh(c)``.
+
+    Parameters
+    ----------
+    in_channels, num_hidden : int
+        Input channels and N.
+    height, width : int
+        Patch grid (LayerNorm variant only).
+    filter_size : int
+        Odd kernel.
+    layer_norm : bool
+        LayerNorm after the convolutions.
+    forget_bias : float
+        Forget-gate bias.
+    periodic : bool
+        Wrap in x.
+    unused_convs : bool
+        See :class:`ConvLSTMConfig`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_hidden: int,
+        height: int,
+        width: int,
+        filter_size: int,
+        layer_norm: bool,
+        forget_bias: float,
+        periodic: bool,
+        unused_convs: bool,
+    ) -> None:
+        super().__init__()
+        n = num_hidden
+        self.forget_bias = forget_bias
+        self.conv_x = GridConv2d(in_channels, 4 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
+        self.norm_x = maybe_layer_norm(4 * n, height, width, layer_norm)
+        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
+        if unused_convs:
+            self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
+            self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+            self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
+
+    def forward(
+        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step x (B, C_in, h, w), h and c (B, N, h, w) -> new (h, c)."""
+        gates = self.norm_x(self.conv_x(x)) + self.norm_h(self.conv_h(h))
+        i, f, g, o = torch.chunk(gates, 4, dim=1)
+        c_new = torch.sigmoid(f + self.forget_bias) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+
+class ConvLSTM(RecurrentForecaster):
+    """Stacked ConvLSTM forecaster (OpenSTL's ``ConvLSTM_Model``) with gmgclim's call contract."""
+
+    config: ConvLSTMConfig
+
+    def __init__(self, config: ConvLSTMConfig) -> None:
+        if not isinstance(config, ConvLSTMConfig):
+            raise TypeError(f"ConvLSTM needs a ConvLSTMConfig, got {type(config).__name__}")
+        super().__init__(config)
+        cfg = config
+        h, w = cfg.patch_grid
+        self.cells = nn.ModuleList(
+            ConvLSTMCell(
+                cfg.patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.num_hidden[i],
+                h,
+                w,
+                cfg.filter_size,
+                cfg.layer_norm,
+                cfg.forget_bias,
+                cfg.periodic_longitude,
+                cfg.openstl_unused_convs,
+            )
+            for i in range(cfg.num_layers)
+        )
+        self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
+
+    def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
+        """Zero h and c per layer, (B, N_i, h, w)."""
+        h, w = self.config.patch_grid
+        return {
+            key: [torch.zeros(batch, n, h, w, device=device) for n in self.config.num_hidden]
+            for key in ("h", "c")
+        }
+
+    def step(
+        self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """One step through the stack; returns the top hidden state and the state."""
+        hs, cs = state["h"], state["c"]
+        inp = x
+        for i, cell in enumerate(self.cells):
+            hs[i], cs[i] = cell(inp, hs[i], cs[i])
+            inp = hs[i]
+        return hs[-1], state
+
+    def readout(self, top: torch.Tensor) -> torch.Tensor:
+        """1x1 convolution (no bias) to a patched frame."""
+        return self.head(top)

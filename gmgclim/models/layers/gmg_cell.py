@@ -1,0 +1,145 @@
+"""GMG's recurrent cell: ST-LSTM + multi-scale input conv + Global Focus + self-attention memory
++ motion highway."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gmgclim.models.layers.attention_memory import SelfAttentionMemory
+from gmgclim.models.layers.global_focus import GlobalFocus
+from gmgclim.models.layers.padding import GridConv2d, grid_conv2d
+from gmgclim.models.layers.st_lstm import maybe_layer_norm, st_lstm_update
+
+
+class GMGCell(nn.Module):
+    """One GMG layer (the reference's ``GSAMSpatioTemporalLSTMCell``).
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the layer input x.
+    num_hidden : int
+        N.
+    att_hidden : int
+        A, query/key channels of the attention memory.
+    height, width : int
+        Patch-grid size (only the LayerNorm variant uses it).
+    filter_size : int
+        Odd kernel of the gate convolutions.
+    multiscale_kernels : tuple of int
+        Odd kernels of the summed input convolutions S.
+    focus_kernel : int
+        Kernel of the Global Focus convolutions.
+    layer_norm : bool
+        LayerNorm after the gate convolutions.
+    forget_bias : float
+        Forget-gate bias.
+    periodic : bool
+        Wrap in x.
+
+    Notes
+    -----
+    The multi-scale convolutions stay separate parameters, but at run time their kernels are
+    zero-padded to ``filter_size``, summed and stacked under ``conv_x``'s weight, so one
+    convolution computes both the 7N gate inputs and S (:meth:`input_weight`). This is the
+    same function with fewer FLOPs.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_hidden: int,
+        att_hidden: int,
+        height: int,
+        width: int,
+        filter_size: int = 5,
+        multiscale_kernels: tuple[int, ...] = (1, 3, 5),
+        focus_kernel: int = 3,
+        layer_norm: bool = False,
+        forget_bias: float = 1.0,
+        periodic: bool = False,
+    ) -> None:
+        super().__init__()
+        n = num_hidden
+        self.num_hidden = n
+        self.filter_size = filter_size
+        self.forget_bias = forget_bias
+        self.periodic = periodic
+        self.conv_x = nn.Conv2d(in_channels, 7 * n, filter_size, bias=False)
+        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_m = GridConv2d(n, 3 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
+        self.multiscale = nn.ModuleList(nn.Conv2d(in_channels, n, k) for k in multiscale_kernels)
+        self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
+        self.focus = GlobalFocus(in_channels, n, focus_kernel, periodic)
+        self.attention = SelfAttentionMemory(n, att_hidden)
+        self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
+        self.norm_s = maybe_layer_norm(n, height, width, layer_norm)
+        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
+        self.norm_m = maybe_layer_norm(3 * n, height, width, layer_norm)
+        self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+
+    def input_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Merged input convolution: weight (8N, C_in, k, k) and bias (8N,).
+
+        Rows 0..7N-1 are ``conv_x`` (no bias); rows 7N..8N-1 are the sum of the multi-scale
+        kernels zero-padded to k x k, with the sum of their biases; k is the largest of
+        filter_size and the multi-scale kernels (filter_size for the reference's (1, 3, 5)).
+        """
+        k = max(self.filter_size, *(conv.kernel_size[0] for conv in self.multiscale))
+
+        def padded(w: torch.Tensor) -> torch.Tensor:
+            return F.pad(w, [(k - w.shape[-1]) // 2] * 4)
+
+        s_weight = sum(padded(conv.weight) for conv in self.multiscale)
+        s_bias = sum(conv.bias for conv in self.multiscale)
+        weight = torch.cat([padded(self.conv_x.weight), s_weight])
+        bias = torch.cat([s_bias.new_zeros(7 * self.num_hidden), s_bias])
+        return weight, bias
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        m: torch.Tensor,
+        z: torch.Tensor,
+        input_weight: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            (B, C_in, h, w) layer input.
+        h, c, m, z : torch.Tensor
+            (B, N, h, w) hidden, cell, shared memory, motion highway.
+        input_weight : tuple of torch.Tensor, optional
+            Precomputed :meth:`input_weight` (a rollout computes it once per forward pass).
+
+        Returns
+        -------
+        h_new, c_new, m_new, z_new : torch.Tensor
+            (B, N, h, w) each; ``z_new`` is ``h_new``.
+        """
+        n = self.num_hidden
+        weight, bias = self.input_weight() if input_weight is None else input_weight
+        xs = grid_conv2d(x, weight, bias, periodic=self.periodic)
+        x_gates, s = xs[:, : 7 * n], xs[:, 7 * n :]
+        c_new, m_new, o_partial = st_lstm_update(
+            self.norm_x(x_gates),
+            self.norm_h(self.conv_h(h)),
+            self.norm_m(self.conv_m(m)),
+            c,
+            m,
+            self.forget_bias,
+        )
+        mem = torch.cat([c_new, m_new], dim=1)
+        o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
+        h_new = o * torch.tanh(self.conv_last(mem))
+        h_new = self.focus(x, h_new) * self.norm_s(s)
+        h_new, m_new = self.attention(h_new, m_new)
+        h_new = h_new + (1 - o) * z
+        return h_new, c_new, m_new, h_new

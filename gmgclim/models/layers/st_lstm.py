@@ -1,0 +1,148 @@
+"""Spatiotemporal LSTM (ST-LSTM, PredRNN) cell and its gate arithmetic.
+
+The gate update is shared by PredRNN, MotionRNN and GMG; each cell computes its own
+convolutions and calls :func:`st_lstm_update`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gmgclim.models.layers.padding import GridConv2d
+
+
+def st_lstm_update(
+    x_gates: torch.Tensor,
+    h_gates: torch.Tensor,
+    m_gates: torch.Tensor,
+    c: torch.Tensor,
+    m: torch.Tensor,
+    forget_bias: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """ST-LSTM updates of the temporal cell c and the spatiotemporal memory m.
+
+    Parameters
+    ----------
+    x_gates : torch.Tensor
+        (B, 7N, h, w) input convolution: i_x, f_x, g_x, i_x', f_x', g_x', o_x.
+    h_gates : torch.Tensor
+        (B, 4N, h, w) hidden convolution: i_h, f_h, g_h, o_h.
+    m_gates : torch.Tensor
+        (B, 3N, h, w) memory convolution: i_m, f_m, g_m.
+    c, m : torch.Tensor
+        (B, N, h, w) previous cell and memory.
+    forget_bias : float
+        Added to both forget gates before the sigmoid.
+
+    Returns
+    -------
+    c_new, m_new, o_partial : torch.Tensor
+        (B, N, h, w) each; ``o_partial = o_x + o_h`` (the output gate before the memory term).
+    """
+    i_x, f_x, g_x, i_xp, f_xp, g_xp, o_x = torch.chunk(x_gates, 7, dim=1)
+    i_h, f_h, g_h, o_h = torch.chunk(h_gates, 4, dim=1)
+    i_m, f_m, g_m = torch.chunk(m_gates, 3, dim=1)
+    c_new = torch.sigmoid(f_x + f_h + forget_bias) * c + torch.sigmoid(i_x + i_h) * torch.tanh(
+        g_x + g_h
+    )
+    m_new = torch.sigmoid(f_xp + f_m + forget_bias) * m + torch.sigmoid(i_xp + i_m) * torch.tanh(
+        g_xp + g_m
+    )
+    return c_new, m_new, o_x + o_h
+
+
+def maybe_layer_norm(channels: int, height: int, width: int, enabled: bool) -> nn.Module:
+    """LayerNorm over (channels, height, width) as in PredRNN's ``layer_norm`` option, else identity."""
+    return nn.LayerNorm([channels, height, width]) if enabled else nn.Identity()
+
+
+class STLSTMCell(nn.Module):
+    """PredRNN's ST-LSTM cell, optionally with MotionRNN's motion highway.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the layer input x.
+    num_hidden : int
+        N, channels of h, c and m.
+    height, width : int
+        Patch-grid size (used only by the LayerNorm variant).
+    filter_size : int
+        Odd kernel of the gate convolutions.
+    layer_norm : bool
+        LayerNorm after each gate convolution.
+    forget_bias : float
+        Forget-gate bias (1.0 in PredRNN).
+    periodic : bool
+        Wrap in x.
+    highway : bool
+        Add MotionRNN's highway term ``(1 - o) * z`` to the hidden state.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_hidden: int,
+        height: int,
+        width: int,
+        filter_size: int,
+        layer_norm: bool,
+        forget_bias: float,
+        periodic: bool,
+        highway: bool = False,
+    ) -> None:
+        super().__init__()
+        n = num_hidden
+        self.forget_bias = forget_bias
+        self.highway = highway
+        self.conv_x = GridConv2d(in_channels, 7 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_m = GridConv2d(n, 3 * n, filter_size, bias=False, periodic=periodic)
+        self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
+        self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
+        self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
+        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
+        self.norm_m = maybe_layer_norm(3 * n, height, width, layer_norm)
+        self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        m: torch.Tensor,
+        z: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            (B, C_in, h, w) layer input.
+        h, c, m : torch.Tensor
+            (B, N, h, w) hidden, cell, spatiotemporal memory.
+        z : torch.Tensor, optional
+            (B, N, h, w) motion highway (required when ``highway``).
+
+        Returns
+        -------
+        h_new, c_new, m_new : torch.Tensor
+            (B, N, h, w) each; with the highway, ``h_new`` is also the new highway.
+        """
+        c_new, m_new, o_partial = st_lstm_update(
+            self.norm_x(self.conv_x(x)),
+            self.norm_h(self.conv_h(h)),
+            self.norm_m(self.conv_m(m)),
+            c,
+            m,
+            self.forget_bias,
+        )
+        mem = torch.cat([c_new, m_new], dim=1)
+        o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
+        h_new = o * torch.tanh(self.conv_last(mem))
+        if self.highway:
+            if z is None:
+                raise ValueError("STLSTMCell(highway=True) needs the highway tensor z")
+            h_new = h_new + (1 - o) * z
+        return h_new, c_new, m_new

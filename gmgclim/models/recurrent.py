@@ -1,0 +1,305 @@
+"""Shared configuration and rollout machinery of the recurrent forecasters.
+
+GMG and the baselines (ConvLSTM, PredRNN, MotionRNN) share the same interface:
+
+``model(inputs, targets=None, teacher_forcing_mask=None)``
+
+* ``inputs`` (B, T_in, C, H, W). Without ``targets`` the model rolls forward on its own
+  predictions and returns the forecast (B, T_out, C, H, W).
+* With ``targets`` (B, T_out, C, H, W) it returns all T_in + T_out - 1 one-step predictions
+  (B, T_in + T_out - 1, C, H, W), prediction k being frame k + 1 of ``cat(inputs, targets)``.
+  The frame fed at step t >= T_in is ``mask * true_frame + (1 - mask) * previous_prediction``:
+
+  - ``teacher_forcing_mask`` (B, T_out - 1, C or 1, H, W): scheduled sampling, used at steps
+    t = T_in .. T_in + T_out - 2;
+  - ``teacher_forcing_mask`` (B, T_in + T_out - 2, C or 1, H, W): reverse scheduled sampling
+    (PredRNN-V2), used at steps t = 1 .. T_in + T_out - 2 (the two readings agree when T_in = 1);
+  - ``None``: mask = 0, the model feeds on its own predictions after the inputs, exactly as at
+    inference (pass a mask of ones for pure teacher forcing).
+
+  Masks are floats in [0, 1] on the unpatched grid.
+
+Grids whose H or W is not a multiple of ``grid_multiple`` (the patch size, times 2 for models
+with a half-resolution motion branch) are padded (``pad_mode``: edge values or zeros, split
+evenly between both sides) and the output is cropped back, unless ``auto_pad=False``, in which
+case such grids raise ``ValueError``. With ``periodic_longitude=True`` W must already be a
+multiple: padding a periodic axis would break its periodicity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from gmgclim.models.layers.padding import crop_field, pad_amounts, pad_field
+from gmgclim.models.layers.patching import patchify, unpatchify
+
+PAD_MODES = ("replicate", "zeros")
+
+
+def _require_int(config: Any, name: str, minimum: int) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"{type(config).__name__}.{name} must be an integer >= {minimum}, got {value!r}"
+        )
+
+
+def _require_odd(config: Any, name: str) -> None:
+    _require_int(config, name, 1)
+    if getattr(config, name) % 2 != 1:
+        raise ValueError(
+            f"{type(config).__name__}.{name} must be odd (for 'same' padding), got "
+            f"{getattr(config, name)!r}"
+        )
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """Fields common to all recurrent forecasters (see the module docstring for the interface).
+
+    Parameters
+    ----------
+    in_channels : int
+        C, variables per frame.
+    height, width : int
+        H, W of the frames in grid cells (y = latitude rows, x = longitude columns).
+    input_steps, output_steps : int
+        T_in context frames and T_out forecast frames.
+    patch_size : int
+        p; every p x p block of pixels becomes p * p * C channels.
+    num_hidden : tuple of int
+        N per layer (the zig-zag memory requires all equal).
+    filter_size : int
+        Odd kernel of the gate convolutions (5).
+    stride : int
+        Stride of the gate convolutions; only 1 keeps the recurrence shapes consistent.
+    layer_norm : bool
+        LayerNorm after each gate convolution (PredRNN's option).
+    forget_bias : float
+        Added to the forget gates (1.0).
+    periodic_longitude : bool
+        Every spatial operation wraps around in x.
+    pad_mode : {"replicate", "zeros"}
+        How grids that are not a multiple of ``grid_multiple`` are padded.
+    auto_pad : bool
+        Pad such grids (True) or reject them (False).
+    """
+
+    in_channels: int
+    height: int
+    width: int
+    input_steps: int
+    output_steps: int
+    patch_size: int = 2
+    num_hidden: tuple[int, ...] = (128, 128, 128, 128)
+    filter_size: int = 5
+    stride: int = 1
+    layer_norm: bool = False
+    forget_bias: float = 1.0
+    periodic_longitude: bool = False
+    pad_mode: str = "replicate"
+    auto_pad: bool = True
+
+    #: The grid must be divisible by 2p (a half-resolution motion branch) instead of p.
+    half_resolution_branch: ClassVar[bool] = False
+    #: One spatiotemporal memory zig-zags through all layers (their N must be equal).
+    shared_memory: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.num_hidden, tuple):
+            try:
+                object.__setattr__(self, "num_hidden", tuple(self.num_hidden))
+            except TypeError as err:
+                raise ValueError(
+                    f"{name}.num_hidden must be a sequence of layer sizes, got {self.num_hidden!r}"
+                ) from err
+        for field in ("in_channels", "height", "width", "input_steps", "output_steps"):
+            _require_int(self, field, 1)
+        _require_int(self, "patch_size", 1)
+        _require_odd(self, "filter_size")
+        if self.stride != 1:
+            raise ValueError(f"{name}.stride must be 1 (the recurrence keeps the grid), got {self.stride!r}")
+        if len(self.num_hidden) == 0:
+            raise ValueError(f"{name}.num_hidden must list at least one layer, got ()")
+        for n in self.num_hidden:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"{name}.num_hidden entries must be integers >= 1, got {self.num_hidden!r}")
+        if self.shared_memory and len(set(self.num_hidden)) != 1:
+            raise ValueError(
+                f"{name}.num_hidden must be equal in all layers (the spatiotemporal memory passes "
+                f"between layers), got {self.num_hidden!r}"
+            )
+        if self.pad_mode not in PAD_MODES:
+            raise ValueError(f"{name}.pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
+        multiple = self.grid_multiple
+        for field in ("height", "width"):
+            size = getattr(self, field)
+            if size % multiple == 0:
+                continue
+            if not self.auto_pad:
+                raise ValueError(
+                    f"{name}.{field}={size} is not a multiple of {multiple} (patch_size="
+                    f"{self.patch_size}{' x 2 for the half-resolution motion branch' if self.half_resolution_branch else ''}); "
+                    "set auto_pad=True to pad and crop"
+                )
+            if field == "width" and self.periodic_longitude:
+                raise ValueError(
+                    f"{name}.width={size} must be a multiple of {multiple} when "
+                    "periodic_longitude=True (padding would break the periodicity)"
+                )
+
+    @property
+    def grid_multiple(self) -> int:
+        """H and W are padded to multiples of this (p, or 2p with a motion branch)."""
+        return self.patch_size * (2 if self.half_resolution_branch else 1)
+
+    @property
+    def num_layers(self) -> int:
+        """L, the number of stacked cells."""
+        return len(self.num_hidden)
+
+    @property
+    def patch_channels(self) -> int:
+        """p * p * C, channels of a patched frame."""
+        return self.in_channels * self.patch_size**2
+
+    @property
+    def padded_shape(self) -> tuple[int, int]:
+        """(H, W) after padding to ``grid_multiple``."""
+        m = self.grid_multiple
+        return -(-self.height // m) * m, -(-self.width // m) * m
+
+    @property
+    def patch_grid(self) -> tuple[int, int]:
+        """(h, w) = padded (H, W) / p, the grid the cells run on."""
+        hp, wp = self.padded_shape
+        return hp // self.patch_size, wp // self.patch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-python dict (lists for tuples) for checkpoints."""
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+class RecurrentForecaster(nn.Module):
+    """Base class: padding, patching, scheduled sampling and the rollout loop.
+
+    Subclasses implement :meth:`init_state` and :meth:`step` on the patch grid.
+    """
+
+    config: RecurrentConfig
+
+    def __init__(self, config: RecurrentConfig) -> None:
+        super().__init__()
+        self.config = config
+        hp, wp = config.padded_shape
+        self._pad_y = pad_amounts(config.height, config.grid_multiple) if hp != config.height else (0, 0)
+        self._pad_x = pad_amounts(config.width, config.grid_multiple) if wp != config.width else (0, 0)
+
+    def init_state(self, batch: int, device: torch.device) -> Any:
+        """Zero recurrent state for ``batch`` samples (float32)."""
+        raise NotImplementedError
+
+    def step(self, x: torch.Tensor, state: Any, t: int, cache: Any) -> tuple[torch.Tensor, Any]:
+        """Advance one step from patched frame x (B, p*p*C, h, w); return (hidden top, state)."""
+        raise NotImplementedError
+
+    def prepare(self) -> Any:
+        """Per-forward precomputation shared by all steps (e.g. merged weights)."""
+        return None
+
+    def readout(self, top: torch.Tensor) -> torch.Tensor:
+        """Prediction (B, p*p*C, h, w) from the top hidden state."""
+        raise NotImplementedError
+
+    def _check(self, name: str, x: torch.Tensor, steps: int, channels: tuple[int, ...]) -> None:
+        cfg = self.config
+        expected = f"(B, {steps}, {' or '.join(map(str, channels))}, {cfg.height}, {cfg.width})"
+        if (
+            x.ndim != 5
+            or x.shape[1] != steps
+            or x.shape[2] not in channels
+            or tuple(x.shape[-2:]) != (cfg.height, cfg.width)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: {name} must have shape {expected}, got {tuple(x.shape)}"
+            )
+
+    def _to_patches(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        return patchify(pad_field(x, self._pad_y, self._pad_x, mode), self.config.patch_size)
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        teacher_forcing_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Forecast or compute all one-step predictions.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor
+            (B, T_in, C, H, W), normalised.
+        targets : torch.Tensor, optional
+            (B, T_out, C, H, W) true future frames (training).
+        teacher_forcing_mask : torch.Tensor, optional
+            (B, T_out - 1, C or 1, H, W) scheduled sampling or (B, T_in + T_out - 2, C or 1, H, W)
+            reverse scheduled sampling, in [0, 1]; needs ``targets``. None means 0 (own
+            predictions after the inputs).
+
+        Returns
+        -------
+        torch.Tensor
+            (B, T_out, C, H, W) without targets; (B, T_in + T_out - 1, C, H, W) with targets.
+        """
+        cfg = self.config
+        t_in, t_out = cfg.input_steps, cfg.output_steps
+        self._check("inputs", inputs, t_in, (cfg.in_channels,))
+        frames = inputs
+        if targets is not None:
+            self._check("targets", targets, t_out, (cfg.in_channels,))
+            frames = torch.cat([inputs, targets.to(inputs.dtype)], dim=1)
+        reverse = False
+        if teacher_forcing_mask is not None:
+            if targets is None:
+                raise ValueError(f"{type(self).__name__}: teacher_forcing_mask needs targets")
+            n_mask = teacher_forcing_mask.shape[1] if teacher_forcing_mask.ndim == 5 else -1
+            reverse = n_mask == t_in + t_out - 2 and n_mask != t_out - 1
+            self._check(
+                "teacher_forcing_mask",
+                teacher_forcing_mask,
+                t_in + t_out - 2 if reverse else t_out - 1,
+                (cfg.in_channels, 1),
+            )
+            mask = teacher_forcing_mask.to(inputs.dtype).expand(-1, -1, cfg.in_channels, -1, -1)
+            mask = self._to_patches(mask, "replicate")
+        patches = self._to_patches(frames, cfg.pad_mode)
+        batch = inputs.shape[0]
+        n_steps = t_in + t_out - 1
+        state = self.init_state(batch, inputs.device)
+        cache = self.prepare()
+        predictions: list[torch.Tensor] = []
+        x_gen: torch.Tensor | None = None
+        for t in range(n_steps):
+            if teacher_forcing_mask is not None and reverse and t > 0:
+                mk = mask[:, t - 1]
+                x = mk * patches[:, t] + (1 - mk) * x_gen
+            elif t < t_in:
+                x = patches[:, t]
+            elif teacher_forcing_mask is not None:
+                mk = mask[:, t - t_in]
+                x = mk * patches[:, t] + (1 - mk) * x_gen
+            else:
+                x = x_gen
+            top, state = self.step(x, state, t, cache)
+            if targets is not None or t >= t_in - 1:
+                x_gen = self.readout(top).to(inputs.dtype)
+                predictions.append(x_gen)
+        out = unpatchify(torch.stack(predictions, dim=1), cfg.patch_size)
+        return crop_field(out, self._pad_y, self._pad_x)

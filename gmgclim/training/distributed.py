@@ -1,0 +1,137 @@
+"""torchrun-aware process setup: ranks, devices, threads, and small collective helpers.
+
+Outside torchrun everything runs as one process (rank 0 of 1) and the helpers are no-ops, so the
+training loop reads the same either way. Under ``torchrun`` the process group is initialised from the
+environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``,
+``MASTER_PORT``): NCCL on CUDA, gloo on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+__all__ = [
+    "DistInfo",
+    "all_reduce_max",
+    "all_reduce_sum",
+    "available_cores",
+    "barrier",
+    "cleanup_distributed",
+    "setup_distributed",
+]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in the job.
+
+    Attributes
+    ----------
+    rank, world_size : int
+        Global rank and number of processes.
+    local_rank, local_world_size : int
+        Rank and number of processes on this node.
+    device : torch.device
+        ``cuda:<local_rank>`` or ``cpu``.
+    distributed : bool
+        True when a process group was initialised (torchrun with WORLD_SIZE > 1).
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    local_world_size: int = 1
+    device: torch.device = torch.device("cpu")
+    distributed: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, the only rank that writes files and prints."""
+        return self.rank == 0
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistInfo:
+    """Read the torchrun environment, pick the device, set threads and init the process group.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}
+        ``auto`` uses CUDA when available.
+    timeout_s : float
+        Collective timeout for the process group.
+
+    Returns
+    -------
+    DistInfo
+    """
+    world_size = _env_int("WORLD_SIZE", 1)
+    rank = _env_int("RANK", 0)
+    local_rank = _env_int("LOCAL_RANK", 0)
+    local_world_size = _env_int("LOCAL_WORLD_SIZE", 1)
+    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device is 'cuda' but torch sees no CUDA device")
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        torch_device = torch.device("cuda", local_rank)
+    else:
+        torch_device = torch.device("cpu")
+    # Processes on one node share its cores; oversubscribing them slows every process down.
+    torch.set_num_threads(max(1, available_cores() // max(local_world_size, 1)))
+    distributed = world_size > 1
+    if distributed and not dist.is_initialized():
+        dist.init_process_group(
+            backend="nccl" if use_cuda else "gloo",
+            rank=rank,
+            world_size=world_size,
+            timeout=timedelta(seconds=timeout_s),
+        )
+    return DistInfo(rank, world_size, local_rank, local_world_size, torch_device, distributed)
+
+
+def cleanup_distributed() -> None:
+    """Destroy the process group if one is initialised."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``tensor`` over all processes, in place, and return it (no-op in one process)."""
+    if _active():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
+    """Maximum of ``tensor`` over all processes, in place, and return it."""
+    if _active():
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return tensor
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in one process)."""
+    if _active():
+        dist.barrier()

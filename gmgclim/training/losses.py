@@ -1,0 +1,109 @@
+"""Training losses and validation error sums on (B, T, C, H, W) frames.
+
+Both weight grid rows by latitude weights (``cos(latitude)`` normalised to mean 1, WeatherBench 1; see
+``gmgclim.metrics.weights.latitude_weights_wb1``) when given, and ignore invalid target cells (NaN
+radar no-data) when given a validity mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["latitude_weights", "squared_error_sums", "weighted_mse"]
+
+
+def latitude_weights(latitude_deg: torch.Tensor | list[float]) -> torch.Tensor:
+    """``cos(latitude) / mean(cos(latitude))`` as a float32 tensor of shape (H,).
+
+    Parameters
+    ----------
+    latitude_deg : torch.Tensor or list of float
+        Row latitudes in degrees north, shape (H,).
+    """
+    lat = torch.as_tensor(latitude_deg, dtype=torch.float64)
+    weights = torch.cos(lat * (math.pi / 180.0))
+    return (weights / weights.mean()).float()
+
+
+def _weights_and_error(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    row_weights: torch.Tensor | None,
+    valid: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared error and per-cell weights, both (B, T, C, H, W) float32; invalid cells weigh 0."""
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction {tuple(prediction.shape)} != target {tuple(target.shape)}")
+    prediction = prediction.float()
+    target = target.float()
+    weights = torch.ones_like(target)
+    if row_weights is not None:
+        if row_weights.shape != (target.shape[-2],):
+            raise ValueError(
+                f"row weights must have shape (H,) = ({target.shape[-2]},), got {tuple(row_weights.shape)}"
+            )
+        weights = weights * row_weights.to(target.device, torch.float32)[:, None]
+    if valid is not None:
+        valid = valid & torch.isfinite(target)
+        weights = weights * valid
+        # where() and not multiplication, so NaN targets cannot poison the gradient
+        error = torch.where(valid, prediction - torch.nan_to_num(target), torch.zeros_like(target))
+    else:
+        error = prediction - target
+    return error.square(), weights
+
+
+def weighted_mse(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    row_weights: torch.Tensor | None = None,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean squared error, weighted by row (latitude) and masked by validity.
+
+    Parameters
+    ----------
+    prediction, target : torch.Tensor
+        (B, T, C, H, W), normalised units. Target may hold NaN where ``valid`` is False.
+    row_weights : torch.Tensor, optional
+        (H,) weights with mean 1 (:func:`latitude_weights`); None weighs rows equally.
+    valid : torch.Tensor, optional
+        (B, T, C, H, W) bool, True where the target counts. Non-finite targets never count when a
+        mask is given.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar ``sum(w * err^2) / sum(w)`` over counted cells (0 when none counts).
+    """
+    squared, weights = _weights_and_error(prediction, target, row_weights, valid)
+    total = weights.sum()
+    return (weights * squared).sum() / total.clamp_min(1e-12)
+
+
+def squared_error_sums(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    row_weights: torch.Tensor | None = None,
+    valid: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted squared-error and weight sums per lead time and channel (for RMSE across ranks).
+
+    ``sqrt(error_sum / weight_sum)`` after summing over batches and processes is the latitude-weighted
+    RMSE with the mean over init times taken before the square root (WeatherBench 1 order).
+
+    Parameters
+    ----------
+    prediction, target, row_weights, valid
+        As in :func:`weighted_mse`.
+
+    Returns
+    -------
+    error_sum, weight_sum : torch.Tensor
+        float64, shape (T, C).
+    """
+    squared, weights = _weights_and_error(prediction, target, row_weights, valid)
+    dims = (0, 3, 4)
+    return (weights * squared).double().sum(dim=dims), weights.double().sum(dim=dims)

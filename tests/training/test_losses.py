@@ -1,0 +1,69 @@
+"""Latitude-weighted and NaN-masked MSE, pinned to hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gmgclim.metrics.weights import latitude_weights_wb1
+from gmgclim.training.losses import latitude_weights, squared_error_sums, weighted_mse
+
+
+def test_latitude_weights_match_metrics():
+    lat = np.array([-60.0, 0.0, 60.0])
+    # cos: 0.5, 1, 0.5 -> mean 2/3 -> 0.75, 1.5, 0.75
+    assert torch.allclose(latitude_weights(lat.tolist()), torch.tensor([0.75, 1.5, 0.75]))
+    np.testing.assert_allclose(
+        latitude_weights(lat.tolist()).numpy(), latitude_weights_wb1(lat).values, rtol=1e-6
+    )
+
+
+def test_weighted_mse_by_hand():
+    target = torch.zeros(1, 1, 1, 3, 2)
+    prediction = torch.zeros(1, 1, 1, 3, 2)
+    prediction[..., 0, :] = 1.0  # error 1 on the -60 row, weight 0.75
+    prediction[..., 1, :] = 2.0  # error 2 on the equator, weight 1.5
+    weights = torch.tensor([0.75, 1.5, 0.75])
+    # (0.75 * 1 + 1.5 * 4 + 0) * 2 / (3 * 2) = 6.75 / 3 = 2.25
+    assert weighted_mse(prediction, target, weights).item() == pytest.approx(2.25)
+    # unweighted: (1 + 4 + 0) / 3
+    assert weighted_mse(prediction, target).item() == pytest.approx(5 / 3)
+
+
+def test_nan_masked_mse_ignores_nan_and_keeps_gradients_finite():
+    target = torch.tensor([1.0, float("nan"), 3.0, 4.0]).reshape(1, 1, 1, 2, 2)
+    prediction = torch.zeros(1, 1, 1, 2, 2, requires_grad=True)
+    valid = torch.ones_like(target, dtype=torch.bool)
+    loss = weighted_mse(prediction, target, valid=valid)
+    assert loss.item() == pytest.approx((1 + 9 + 16) / 3)
+    loss.backward()
+    assert torch.all(torch.isfinite(prediction.grad))
+    assert prediction.grad.view(-1)[1] == 0.0
+    # cells the mask drops do not count either
+    valid[..., 1, 1] = False
+    assert weighted_mse(prediction, target, valid=valid).item() == pytest.approx(10 / 2)
+
+
+def test_squared_error_sums_per_lead_and_channel():
+    prediction = torch.zeros(2, 3, 2, 4, 5)
+    target = torch.zeros(2, 3, 2, 4, 5)
+    prediction[:, 1, 0] = 2.0
+    err, w = squared_error_sums(prediction, target)
+    assert err.shape == w.shape == (3, 2)
+    assert err.dtype == torch.float64
+    assert err[1, 0].item() == pytest.approx(4 * 2 * 4 * 5)
+    assert torch.all(w == 2 * 4 * 5)
+    rmse = torch.sqrt(err / w)
+    assert rmse[1, 0].item() == pytest.approx(2.0)
+    assert rmse.sum().item() == pytest.approx(2.0)
+
+
+def test_shape_mismatch_is_reported():
+    with pytest.raises(ValueError, match="prediction"):
+        weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 2, 1, 2, 2))
+    with pytest.raises(ValueError, match="row weights"):
+        weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2), torch.ones(3))
+    assert math.isfinite(weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2)).item())
