@@ -49,9 +49,601 @@ def _root(
 
 # ---- section: forecast / score / plot (owner: inference+metrics) ------------------------------
 
+plot_app = typer.Typer(help="Maps, skill curves and animations of forecasts.", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
+
+_RADAR_THRESHOLDS = {"precipitation_rate": [0.5, 1.0, 5.0], "reflectivity": [20.0, 35.0]}
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]`` (options may be repeated or comma-separated)."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _parse_init_times(values: list[str] | None):
+    import numpy as np
+    import pandas as pd
+
+    items = _split_list(values)
+    if not items:
+        return None
+    try:
+        return np.asarray([np.datetime64(pd.Timestamp(v), "ns") for v in items])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"--init-times: cannot read {items} as ISO times ({exc})") from None
+
+
+def _forecast_variables(fc) -> list[str]:
+    return [
+        str(n) for n, v in fc.data_vars.items() if {"time", "prediction_timedelta"} <= set(v.dims)
+    ]
+
+
+def _open_forecast(path: str):
+    """A forecast zarr store, only init times written (the resume marker), only forecast vars."""
+    from pathlib import Path
+
+    import xarray as xr
+
+    if not Path(path).exists() and "://" not in path:
+        raise FileNotFoundError(f"forecast store {path} does not exist")
+    fc = xr.open_zarr(path, decode_timedelta=True)
+    if "init_written" in fc.coords:
+        written = fc["init_written"].values.astype(bool)
+        if not written.any():
+            raise GmgclimError(f"{path}: no init time is written yet", hint="run gmgclim forecast")
+        if not written.all():
+            typer.secho(
+                f"note: {path} holds {int(written.sum())} of {written.size} init times; "
+                "scoring those (resume the forecast to finish it)",
+                err=True,
+            )
+            fc = fc.isel(time=written)
+        fc = fc.drop_vars("init_written")
+    return fc
+
+
+def _forecast_recipe(fc) -> dict:
+    import json
+
+    try:
+        return json.loads(fc.attrs.get("forecast_recipe") or "{}")
+    except json.JSONDecodeError:
+        return {}
+
+
+def _open_truth(fc, entry: str | None, time=None):
+    """The truth on the forecast's grid: the recipe's crop/coarsen/regrid applied as in training."""
+    import json
+
+    from gmgclim.data.catalog import open_entry
+    from gmgclim.training.checkpoint import open_task_data
+
+    data = _forecast_recipe(fc).get("data") or {}
+    entry = entry or data.get("entry")
+    if not entry:
+        raise GmgclimError(
+            "the forecast does not say which data it forecast", hint="pass --truth CATALOG_ENTRY"
+        )
+    channels = json.loads(fc.attrs.get("forecast_channels") or "null") or data.get("channels")
+    grid = data.get("grid") or {}
+    if channels and any(grid.get(k) for k in ("crop", "coarsen", "target_grid")):
+        return open_task_data({"entry": entry, "channels": channels, "grid": grid}, time=time)
+    return open_entry(entry, channels=channels, time=time)
+
+
+def _truth_period(fc, before_steps: int = 0):
+    import numpy as np
+
+    step = np.timedelta64(0, "ns")
+    if fc.sizes["prediction_timedelta"] and before_steps:
+        step = fc["prediction_timedelta"].values.min()
+    start = fc["time"].values.min() - before_steps * step
+    end = fc["time"].values.max() + fc["prediction_timedelta"].values.max()
+    return slice(str(start), str(end))
+
+
+def _climatology(fc, truth_entry: str | None, years: str | None, variables: list[str]):
+    """Day-of-year x hour climatology of the training period (or --climatology-years).
+
+    Falls back to the period's time mean (the WeatherBench 1 climatology) when the period does not
+    cover the valid days of year, as for short samples.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from gmgclim.metrics import compute_climatology
+
+    if years:
+        ys = _parse_years(years)
+        period = slice(f"{min(ys)}-01-01", f"{max(ys)}-12-31T23:59")
+        label = f"years {years}"
+    else:
+        train = ((_forecast_recipe(fc).get("data") or {}).get("splits") or {}).get("train")
+        if not train:
+            raise GmgclimError(
+                "the climatology needs the training years, which the forecast does not record",
+                hint="pass --climatology-years 1979-2015",
+            )
+        period = slice(str(train["start"]), str(pd.Period(str(train["end"])).end_time))
+        label = f"training period {train['start']}..{train['end']}"
+    truth = _open_truth(fc, truth_entry, time=period)[variables]
+    clim = compute_climatology(truth, years=period)
+    valid = (fc["time"].values[:, None] + fc["prediction_timedelta"].values[None, :]).ravel()
+    doy = pd.DatetimeIndex(valid).dayofyear.values
+    have = set(clim["dayofyear"].values.tolist()) if "dayofyear" in clim.dims else set()
+    if not set(np.unique(doy).tolist()) <= have:
+        typer.secho(
+            f"note: the {label} does not cover the forecast's days of year; using its time "
+            "mean as climatology (WeatherBench 1 definition)",
+            err=True,
+        )
+        clim = truth.mean("time", keep_attrs=True)
+    return clim.load()
+
+
+def _dask_client(scheduler: str | None, workers: int | None):
+    """A dask.distributed client for --scheduler ADDRESS or a --workers N LocalCluster."""
+    if not scheduler and not workers:
+        return None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise GmgclimError(
+            "--scheduler/--workers need dask.distributed", hint="pip install 'dask[distributed]'"
+        ) from exc
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+    return Client(cluster)
+
+
+def _print_scores(table, max_rows: int = 60) -> None:
+    """Scores as a rich table: one row per (model, variable, metric, level, threshold)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    keys = [c for c in ("model", "variable", "metric", "level", "threshold", "scale") if c in table]
+    wide = table.pivot_table(index=keys, columns="lead_time_hours", values="value", dropna=False)
+    out = Table(title="scores by lead time (h)")
+    for key in keys:
+        out.add_column(key)
+    for lead in wide.columns:
+        out.add_column(f"{lead:g}", justify="right")
+    for index, row in list(wide.iterrows())[:max_rows]:
+        index = index if isinstance(index, tuple) else (index,)
+        out.add_row(*[str(v) for v in index], *[f"{v:.4g}" for v in row.values])
+    Console().print(out)
+    if len(wide) > max_rows:
+        typer.echo(f"... {len(wide) - max_rows} more rows in the CSV")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    source: str = typer.Argument(
+        ...,
+        help="Run directory or checkpoint (.pt); with --model extrapolation, a catalog entry.",
+    ),
+    output: str = typer.Option("forecasts.zarr", "--output", "-o", help="Zarr store."),
+    split: str = typer.Option("test", help="Split of the recipe whose init times to forecast."),
+    init_times: list[str] = typer.Option(  # noqa: B008 (typer's way to declare a list option)
+        None,
+        "--init-times",
+        help="Init times (ISO, comma-separated or repeated); overrides --split.",
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", help="Init times per model call."),
+    device: str = typer.Option("cpu", help="Torch device (cpu, cuda, cuda:1)."),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 autocast."),
+    dataset: str = typer.Option(None, "--dataset", help="Catalog entry instead of the recipe's."),
+    model: str = typer.Option(
+        "checkpoint", "--model", help="'checkpoint' or 'extrapolation' (pysteps optical flow)."
+    ),
+    lead_steps: int = typer.Option(6, "--lead-steps", help="Extrapolation: lead times (frames)."),
+    input_steps: int = typer.Option(3, "--input-steps", help="Extrapolation: frames for motion."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start the store again, no resume."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Forecast every init time of a split and stream the result to a zarr store.
+
+    Resumable: an interrupted run continues where it stopped; a finished one writes nothing.
+    Under torchrun each rank writes its own init times.
+
+    Examples:
+
+      gmgclim forecast runs/quickstart --split test --output forecasts.zarr
+
+      gmgclim forecast runs/quickstart/checkpoints/best.pt --init-times 2019-03-26T00,2019-03-27T00
+
+      gmgclim forecast knmi-radar --model extrapolation --lead-steps 12 -o nowcast.zarr
+    """
+    inits = _parse_init_times(init_times)
+    if model == "extrapolation":
+        _extrapolation_cmd(
+            source, output, inits, lead_steps, input_steps, batch_size, overwrite, progress
+        )
+        return
+    if model != "checkpoint":
+        raise ValueError(f"--model must be 'checkpoint' or 'extrapolation', got {model!r}")
+    from gmgclim.inference import write_forecast_zarr
+
+    report = write_forecast_zarr(
+        source,
+        dataset,
+        output,
+        init_times=inits,
+        split=None if inits is not None else split,
+        batch_size=batch_size,
+        device=device,
+        precision=precision,
+        resume=not overwrite,
+        progress=progress,
+    )
+    typer.echo(
+        f"{report.store}: {report.n_init_times} init times ({report.n_written} written now, "
+        f"{report.n_skipped} already there) in {report.seconds:.1f} s"
+    )
+
+
+def _extrapolation_cmd(
+    entry, output, inits, lead_steps, input_steps, batch_size, overwrite, progress
+) -> None:
+    import numpy as np
+
+    from gmgclim.data.catalog import open_entry
+    from gmgclim.data.windows import build_windows
+    from gmgclim.inference.extrapolation import _pysteps, write_extrapolation_zarr
+
+    _pysteps()  # load pysteps (and PROJ) before netCDF files are opened
+    truth = open_entry(entry)
+    times = truth["time"].values
+    step = np.timedelta64(int(np.median(np.diff(times).astype(np.int64))), "ns")
+    if inits is None:
+        inits = build_windows(times, input_steps, lead_steps, step).init_times
+    leads = np.arange(1, lead_steps + 1) * step
+    report = write_extrapolation_zarr(
+        truth,
+        output,
+        inits,
+        leads,
+        input_steps=input_steps,
+        batch_size=batch_size,
+        resume=not overwrite,
+        progress=progress,
+    )
+    typer.echo(f"{report.store}: {report.n_init_times} init times ({report.n_written} written now)")
+
+
+@app.command("score")
+def score_cmd(
+    forecast: str = typer.Argument(..., help="Forecast zarr store (gmgclim forecast output)."),
+    truth: str = typer.Option(None, "--truth", help="Catalog entry (default: the recipe's)."),
+    baselines: str = typer.Option(
+        "", "--baselines", help="Comma-separated: persistence, climatology, extrapolation."
+    ),
+    convention: str = typer.Option(
+        "wb2", help="wb2 (cell area, sqrt after time mean of MSE) or wb1."
+    ),
+    metrics: str = typer.Option(
+        None, "--metrics", help="Comma-separated (default rmse,mae,bias,acc; radar adds csi,...)."
+    ),
+    thresholds: str = typer.Option(None, "--thresholds", help="Event thresholds (data units)."),
+    scales: str = typer.Option(None, "--scales", help="FSS window widths in pixels (1,3,9)."),
+    climatology_years: str = typer.Option(
+        None, "--climatology-years", help="e.g. 1979-2015 (default: the training split)."
+    ),
+    output: str = typer.Option("scores.nc", "--output", "-o", help="Scores netCDF."),
+    csv: str = typer.Option(None, "--csv", help="CSV path (default: OUTPUT with .csv)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address."),
+    workers: int = typer.Option(None, "--workers", help="Start a LocalCluster with N workers."),
+) -> None:
+    """Score a forecast store against a catalogued truth, with baselines scored the same way.
+
+    Writes an xr.Dataset as netCDF, a CSV (one row per score) and a table on the console.
+
+    Examples:
+
+      gmgclim score forecasts.zarr --baselines persistence,climatology
+
+      gmgclim score forecasts.zarr --truth era5-uk-t2m --convention wb1 --output wb1.nc
+
+      gmgclim score nowcast.zarr --truth knmi-radar --baselines persistence,extrapolation --thresholds 0.5,1,5
+    """
+    from pathlib import Path
+
+    import numpy as np
+    import xarray as xr
+
+    from gmgclim.metrics import score_forecast, score_with_baselines, scores_to_table
+
+    names = _split_list([baselines]) if baselines else []
+    unknown = [b for b in names if b not in ("persistence", "climatology", "extrapolation")]
+    if unknown:
+        raise ValueError(
+            f"--baselines: unknown {unknown}; choose persistence, climatology, extrapolation"
+        )
+    if convention not in ("wb1", "wb2"):
+        raise ValueError(f"--convention must be wb1 or wb2, got {convention!r}")
+    if "extrapolation" in names:
+        from gmgclim.inference.extrapolation import _pysteps
+
+        _pysteps()  # load pysteps (and PROJ) before netCDF files are opened
+    fc = _open_forecast(forecast)
+    variables = _forecast_variables(fc)
+    fc = fc[variables]
+    radar = bool({"y", "x"} & set(fc.dims)) or any(v in _RADAR_THRESHOLDS for v in variables)
+    metric_names = (
+        _split_list([metrics])
+        if metrics
+        else (
+            ["rmse", "mae", "bias", "csi", "pod", "far", "ets", "fss"]
+            if radar
+            else ["rmse", "mae", "bias", "acc"]
+        )
+    )
+    thr = None
+    if thresholds:
+        thr = [float(v) for v in _split_list([thresholds])]
+    elif radar:
+        thr = {v: _RADAR_THRESHOLDS.get(v, [0.5]) for v in variables}
+    scale_values = [int(v) for v in _split_list([scales])] if scales else None
+    input_steps = int(fc.attrs.get("forecast_input_steps", 3))
+    truth_ds = _open_truth(fc, truth, time=_truth_period(fc, before_steps=max(input_steps, 3)))
+    truth_ds = truth_ds[variables]
+    need_clim = "climatology" in names or ("acc" in metric_names and convention == "wb2")
+    client = _dask_client(scheduler, workers)
+    try:
+        clim = _climatology(fc, truth, climatology_years, variables) if need_clim else None
+        kwargs = dict(
+            metrics=metric_names,
+            convention=convention,
+            thresholds=thr,
+            scales=scale_values,
+            skipna=radar,
+        )
+        model_name = str(fc.attrs.get("forecast_model_name", "model"))
+        scores = score_with_baselines(
+            fc,
+            truth_ds,
+            baselines=[b for b in names if b != "extrapolation"],
+            climatology=clim,
+            model_name=model_name,
+            **kwargs,
+        )
+        if "extrapolation" in names:
+            from gmgclim.inference import extrapolation_forecast
+
+            nowcast = extrapolation_forecast(
+                truth_ds.load(),
+                fc["time"].values,
+                fc["prediction_timedelta"].values,
+                missing="nan",
+            )[variables]
+            extra = score_forecast(nowcast, truth_ds, climatology=clim, **kwargs)
+            label = xr.DataArray(np.array(["extrapolation"]), dims=("model",), name="model")
+            scores = xr.concat(
+                [scores, extra.expand_dims(model=label)], dim="model", combine_attrs="override"
+            )
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    scores.attrs.update(forecast=str(forecast), truth=str(truth or ""), baselines=",".join(names))
+    out_path = Path(output)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    scores.to_netcdf(out_path)
+    table = scores_to_table(scores)
+    csv_path = Path(csv) if csv else out_path.with_suffix(".csv")
+    table.to_csv(csv_path, index=False)
+    _print_scores(table)
+    typer.echo(f"wrote {out_path} and {csv_path}")
+
+
+def _pick_init(fc, init_time: str | None):
+    import numpy as np
+    import pandas as pd
+
+    if init_time is None:
+        return fc["time"].values[0]
+    return np.datetime64(pd.Timestamp(init_time), "ns")
+
+
+def _parse_leads(values: str | None):
+    import pandas as pd
+
+    if not values:
+        return None
+    return [pd.Timedelta(v).to_timedelta64() for v in _split_list([values])]
+
+
+@plot_app.command("maps")
+def plot_maps_cmd(
+    forecast: str = typer.Argument(..., help="Forecast zarr store."),
+    variable: str = typer.Option(None, "--variable", "-v", help="Variable (default: the first)."),
+    truth: str = typer.Option(None, "--truth", help="Catalog entry (default: the recipe's)."),
+    init_time: str = typer.Option(None, "--init-time", help="Init time (default: the first)."),
+    lead_times: str = typer.Option(None, "--lead-times", help="e.g. 6h,24h,48h (default: all)."),
+    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    projection: str = typer.Option("auto", help="auto, robinson or platecarree."),
+    output: str = typer.Option("maps.png", "--output", "-o", help="Image path."),
+) -> None:
+    """Truth, forecast and error maps with coastlines, one row per lead time.
+
+    Examples:
+
+      gmgclim plot maps forecasts.zarr --lead-times 6h,24h,48h -o maps.png
+
+      gmgclim plot maps forecasts.zarr --variable temperature --level 850 --init-time 2018-01-01
+    """
+    from gmgclim.plotting.maps import plot_forecast_maps
+
+    fc = _open_forecast(forecast)
+    variable = variable or _forecast_variables(fc)[0]
+    truth_ds = _open_truth(fc, truth, time=_truth_period(fc))
+    path = plot_forecast_maps(
+        fc,
+        truth_ds,
+        variable,
+        _pick_init(fc, init_time),
+        _parse_leads(lead_times),
+        output,
+        level=level,
+        projection=projection,
+    )
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("skill")
+def plot_skill_cmd(
+    scores: str = typer.Argument(..., help="Scores netCDF (gmgclim score output)."),
+    metrics: str = typer.Option(None, "--metrics", help="Comma-separated subset."),
+    variables: str = typer.Option(None, "--variables", help="Comma-separated subset."),
+    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    output: str = typer.Option("skill.png", "--output", "-o", help="Image path."),
+) -> None:
+    """Each score against lead time, the model solid and the baselines dashed.
+
+    Examples:
+
+      gmgclim plot skill scores.nc -o skill.png
+
+      gmgclim plot skill scores.nc --metrics rmse,acc --level 500
+    """
+    from pathlib import Path
+
+    import xarray as xr
+
+    from gmgclim.plotting.skill import plot_skill_curves
+
+    if not Path(scores).exists():
+        raise FileNotFoundError(f"scores file {scores} does not exist")
+    with xr.open_dataset(scores) as ds:
+        ds = ds.load()
+    path = plot_skill_curves(
+        ds,
+        output,
+        variables=_split_list([variables]) if variables else None,
+        metrics=_split_list([metrics]) if metrics else None,
+        level=level,
+    )
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("animation")
+def plot_animation_cmd(
+    forecast: str = typer.Argument(..., help="Forecast zarr store."),
+    variable: str = typer.Option(None, "--variable", "-v", help="Variable (default: the first)."),
+    truth: str = typer.Option(None, "--truth", help="Catalog entry (default: the recipe's)."),
+    init_time: str = typer.Option(None, "--init-time", help="Init time (default: the first)."),
+    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    fps: float = typer.Option(2.0, help="Lead times per second."),
+    output: str = typer.Option("forecast.gif", "--output", "-o", help=".gif or .mp4"),
+) -> None:
+    """Animate truth next to forecast over the lead times of one init time.
+
+    Examples:
+
+      gmgclim plot animation forecasts.zarr -o forecast.gif
+
+      gmgclim plot animation nowcast.zarr --truth knmi-radar --fps 4 -o nowcast.gif
+    """
+    from gmgclim.plotting.animate import animate_forecast
+
+    fc = _open_forecast(forecast)
+    variable = variable or _forecast_variables(fc)[0]
+    truth_ds = _open_truth(fc, truth, time=_truth_period(fc))
+    path = animate_forecast(
+        fc, truth_ds, variable, _pick_init(fc, init_time), output, level=level, fps=fps
+    )
+    typer.echo(f"wrote {path}")
+
+
 # ---- end section: forecast / score / plot -----------------------------------------------------
 
 # ---- section: data (owner: data) --------------------------------------------------------------
+
+
+def _parse_years(text: str) -> list[int]:
+    """``"1979-2018"`` -> [1979, ..., 2018]; ``"2016,2017"`` -> [2016, 2017]."""
+    years: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if not (lo.isdigit() and hi.isdigit()) or int(hi) < int(lo):
+                raise ValueError(f"--years {text!r}: expected e.g. 1979-2018 or 2016,2017")
+            years.extend(range(int(lo), int(hi) + 1))
+        elif part.isdigit():
+            years.append(int(part))
+        else:
+            raise ValueError(f"--years {text!r}: expected e.g. 1979-2018 or 2016,2017")
+    return years
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List catalog entries (name, driver, channels, description)."""
+    from gmgclim.data.catalog import load_catalogs
+
+    entries = load_catalogs()
+    width = max(len(n) for n in entries) if entries else 10
+    for name, entry in entries.items():
+        channels = ",".join(entry.channels) or "-"
+        typer.echo(f"{name:<{width}}  {entry.driver:<20}  {channels:<22}  {entry.description}")
+
+
+@data_app.command("describe")
+def data_describe(
+    name: str = typer.Argument(..., help="Catalog entry name (see `gmgclim data list`)."),
+    no_open: bool = typer.Option(False, "--no-open", help="Do not open the data (metadata only)."),
+) -> None:
+    """Describe a catalog entry: metadata, and dims/sizes/coverage when the data can be opened."""
+    from gmgclim.data.catalog import describe_entry, get_entry
+
+    typer.echo(describe_entry(get_entry(name), open_data=not no_open))
+
+
+@data_app.command("download")
+def data_download(
+    source: str = typer.Argument(..., help="What to download: 'weatherbench' (WeatherBench 1)."),
+    variable: list[str] = typer.Option(  # noqa: B008 (typer's declaration style)
+        ..., "--variable", help="WB1 directory, e.g. temperature_850 (repeatable)."
+    ),
+    years: str = typer.Option("1979-2018", "--years", help="Years, e.g. 1979-2018 or 2016,2017."),
+    to: str = typer.Option(..., "--to", help="Destination root directory."),
+    resolution: str = typer.Option("5.625", "--resolution", help="5.625, 2.8125 or 1.40625 deg."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Network timeout in seconds."),
+) -> None:
+    """Download WeatherBench 1 files from the public TUM server (needs a network)."""
+    from gmgclim.data.weatherbench import download_weatherbench1
+
+    if source != "weatherbench":
+        raise ValueError(f"unknown download source {source!r}; supported: weatherbench")
+    year_list = _parse_years(years)
+    for var in variable:
+        files = download_weatherbench1(var, year_list, to, resolution=resolution, timeout=timeout)
+        typer.echo(f"{var}: {len(files)} files in {files[0].parent}")
+
+
+@data_app.command("prepare")
+def data_prepare(
+    name: str = typer.Argument(..., help="Catalog entry name."),
+    to: str = typer.Option(..., "--to", help="Destination zarr store."),
+    channels: str = typer.Option(
+        None, "--channels", help="Comma-separated channels, e.g. t850,z500."
+    ),
+    time_chunk: int = typer.Option(48, "--time-chunk", help="Time steps per zarr chunk."),
+) -> None:
+    """Rechunk a catalog entry into a local zarr store for fast window reads."""
+    from gmgclim.data.catalog import open_entry
+    from gmgclim.data.gridded import prepare_zarr
+
+    chans = [c.strip() for c in channels.split(",")] if channels else None
+    ds = open_entry(name, channels=chans)
+    path = prepare_zarr(ds, to, time_chunk=time_chunk, progress=True)
+    typer.echo(f"wrote {path} ({', '.join(f'{k}={v}' for k, v in ds.sizes.items())})")
+
 
 # ---- end section: data ------------------------------------------------------------------------
 

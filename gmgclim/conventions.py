@@ -1,8 +1,8 @@
 """The canonical dataset convention of gmgclim (WeatherBench 2 names) and how to reach it.
 
 Gridded analyses
-    dims ``time``, optional ``level`` (hPa, int), ``latitude`` (degrees north, ascending),
-    ``longitude`` (degrees east in [0, 360), ascending); one float32 data variable per physical field
+    dims ``time``, optional ``level`` (hPa, int, ascending), ``latitude`` (degrees north,
+    ascending), ``longitude`` (degrees east in [0, 360), ascending); one float32 data variable per physical field
     with CF ``units``, ``long_name`` and ``standard_name`` (where one exists).
 Radar composites
     dims ``time``, ``y``, ``x`` in the native projection, a CF ``grid_mapping`` variable, 2-D
@@ -207,6 +207,10 @@ def _rename_dims(ds: xr.Dataset) -> xr.Dataset:
         attrs = {"units": "hPa", "long_name": "pressure level", "standard_name": "air_pressure"}
         levels = np.round(values).astype(np.int64)
         ds = ds.assign_coords(level=(level.dims, levels.reshape(level.shape), attrs))
+        if "level" in ds.dims and levels.size > 1 and not np.all(np.diff(levels) > 0):
+            if np.unique(levels).size != levels.size:
+                raise ValueError(f"duplicate pressure levels {levels.tolist()}")
+            ds = ds.isel(level=np.argsort(levels, kind="stable"))
     return ds
 
 

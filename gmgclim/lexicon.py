@@ -28,7 +28,21 @@ __all__ = [
 ]
 
 #: The 13 pressure levels (hPa) of WeatherBench 1 and 2.
-PRESSURE_LEVELS_HPA: tuple[int, ...] = (50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000)
+PRESSURE_LEVELS_HPA: tuple[int, ...] = (
+    50,
+    100,
+    150,
+    200,
+    250,
+    300,
+    400,
+    500,
+    600,
+    700,
+    850,
+    925,
+    1000,
+)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,11 @@ def mock_gridded_dataset(
                 [_values(base + lev / 1000.0, times, times[0], n_lat, n_lon) for lev in levels],
                 axis=1,
             )
-            data_vars[name] = (("time", "level", "latitude", "longitude"), arr, variable_attrs(name))
+            data_vars[name] = (
+                ("time", "level", "latitude", "longitude"),
+                arr,
+                variable_attrs(name),
+            )
         else:
             arr = _values(base, times, times[0], n_lat, n_lon)
             data_vars[name] = (("time", "latitude", "longitude"), arr, variable_attrs(name))
@@ -240,7 +244,7 @@ def write_mock_weatherbench2_zarr(
     """
     ds = mock_gridded_dataset(start, periods, freq, n_lat, n_lon, levels=levels)
     ds = ds.chunk({"time": time_chunk})
-    ds.to_zarr(path, mode="w", consolidated=True)
+    ds.to_zarr(path, mode="w", consolidated=False)
     return Path(path)
 
 

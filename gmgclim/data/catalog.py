@@ -224,7 +224,9 @@ def _load_file(path: Path) -> dict[str, CatalogEntry]:
         raise DataError(f"catalog {path} must be a mapping with key 'entries'")
     unknown = sorted(set(data) - {"entries", "description"})
     if unknown:
-        raise DataError(f"catalog {path} has unknown top-level key(s) {unknown}; allowed: ['description', 'entries']")
+        raise DataError(
+            f"catalog {path} has unknown top-level key(s) {unknown}; allowed: ['description', 'entries']"
+        )
     entries = data.get("entries") or {}
     if not isinstance(entries, dict):
         raise DataError(f"catalog {path}: 'entries' must be a mapping of name -> entry")
@@ -461,7 +463,9 @@ def open_entry(
     if sl is not None:
         ds = ds.sel(time=sl)
         if ds.sizes.get("time", 0) == 0:
-            raise DataError(f"catalog entry {name!r} has no data in time range {sl.start}..{sl.stop}")
+            raise DataError(
+                f"catalog entry {name!r} has no data in time range {sl.start}..{sl.stop}"
+            )
     if channels is not None:
         ds = _select_channels(ds, entry, channels)
     ds.attrs["gmgclim_catalog_entry"] = name

@@ -44,7 +44,9 @@ def channel_field(ds: xr.Dataset, name: str) -> xr.DataArray:
     da = ds[ch.variable]
     if ch.level is not None:
         if "level" not in da.dims:
-            raise DataError(f"channel {name!r} needs level {ch.level} hPa; {ch.variable!r} has no level dim")
+            raise DataError(
+                f"channel {name!r} needs level {ch.level} hPa; {ch.variable!r} has no level dim"
+            )
         levels = [int(v) for v in da["level"].values]
         if ch.level not in levels:
             raise DataError(
@@ -55,7 +57,9 @@ def channel_field(ds: xr.Dataset, name: str) -> xr.DataArray:
         raise DataError(f"channel {name!r} is single-level but {ch.variable!r} has a level dim")
     extra = [d for d in da.dims if d not in ("time", *spatial_dims(da))]
     if extra:
-        raise DataError(f"channel {name!r}: unexpected dims {extra} in {ch.variable!r}; select them first")
+        raise DataError(
+            f"channel {name!r}: unexpected dims {extra} in {ch.variable!r}; select them first"
+        )
     return da.transpose("time", *spatial_dims(da))
 
 

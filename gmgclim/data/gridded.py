@@ -11,6 +11,8 @@ a grid that differs from the first file's, and non-monotonic or duplicate times.
 from __future__ import annotations
 
 import glob as _glob
+import itertools
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +27,7 @@ __all__ = [
     "expand_glob",
     "open_netcdf_files",
     "open_zarr",
+    "prepare_zarr",
     "regrid",
 ]
 
@@ -135,8 +138,7 @@ def open_netcdf_files(
         for path, part in zip(paths[1:], parts[1:], strict=True):
             grid = _grid_of(part)
             if grid.keys() != grid0.keys() or any(
-                grid[k].shape != grid0[k].shape or not np.allclose(grid[k], grid0[k])
-                for k in grid
+                grid[k].shape != grid0[k].shape or not np.allclose(grid[k], grid0[k]) for k in grid
             ):
                 raise DataError(
                     f"mixed grids across files: {path} has grid "
@@ -149,7 +151,7 @@ def open_netcdf_files(
         for path, part in timed:
             _check_times(path, np.asarray(part["time"].values))
         timed.sort(key=lambda pd: pd[1]["time"].values[0])
-        for (p0, d0), (p1, d1) in zip(timed[:-1], timed[1:], strict=True):
+        for (p0, d0), (p1, d1) in itertools.pairwise(timed):
             if d1["time"].values[0] <= d0["time"].values[-1]:
                 raise DataError(
                     f"overlapping or duplicate times across files: {p1} starts at "
@@ -178,6 +180,7 @@ def open_zarr(
     chunks: dict | str | None = None,
     source: str | None = "weatherbench2",
     canonical: bool = True,
+    dask: bool = True,
 ) -> xr.Dataset:
     """Open a zarr store (local path or fsspec URL) lazily.
 
@@ -194,6 +197,9 @@ def open_zarr(
         Alias table for canonicalisation (WeatherBench 2 names are already canonical).
     canonical : bool
         Canonicalise (default).
+    dask : bool
+        False: no dask, xarray's lazy indexing reads exactly the indexed elements (the fast path
+        for :class:`gmgclim.data.torch_dataset.WindowDataset` on a :func:`prepare_zarr` store).
 
     Returns
     -------
@@ -203,12 +209,14 @@ def open_zarr(
     if not is_url and not Path(location).expanduser().exists():
         raise DataError(f"zarr store not found: {location}")
     try:
-        ds = xr.open_zarr(
-            str(location),
-            storage_options=storage_options if is_url else None,
-            chunks={} if chunks is None else chunks,
-            consolidated=None,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*consolidated metadata.*")
+            ds = xr.open_zarr(
+                str(location),
+                storage_options=storage_options if is_url else None,
+                chunks=None if not dask else ({} if chunks is None else chunks),
+                consolidated=None,
+            )
     except Exception as exc:
         hint = "remote stores need a network and gcsfs/s3fs (pip install gmgclim[cloud])"
         raise DataError(f"cannot open zarr store {location}: {exc}", hint=hint) from exc
@@ -289,7 +297,9 @@ def regrid(
     )
     lat_in = np.asarray(ds["latitude"].values)
     lat_target = np.clip(np.asarray(latitude, np.float64), lat_in.min(), lat_in.max())
-    out = ext.interp(latitude=lat_target, longitude=np.asarray(longitude, np.float64), method=method)
+    out = ext.interp(
+        latitude=lat_target, longitude=np.asarray(longitude, np.float64), method=method
+    )
     out = out.assign_coords(latitude=np.asarray(latitude, np.float64))
     for name in ds.data_vars:
         if ds[name].dtype == np.float32:
@@ -298,3 +308,42 @@ def regrid(
     out["latitude"].attrs = ds["latitude"].attrs
     out["longitude"].attrs = ds["longitude"].attrs
     return out
+
+
+def prepare_zarr(
+    ds: xr.Dataset,
+    path: str | Path,
+    time_chunk: int = 48,
+    progress: bool = False,
+) -> Path:
+    """Write a dataset to a local zarr store chunked for window reads.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical dataset (lazy); written chunk by chunk, so memory stays bounded.
+    path : str or Path
+        Destination store (overwritten).
+    time_chunk : int
+        Time steps per chunk (24-48 suits 12 -> 12 windows); spatial dims are whole.
+    progress : bool
+        Show a dask progress bar.
+
+    Returns
+    -------
+    Path
+        The store; open it with ``open_zarr(path, dask=False)`` for training.
+    """
+    chunks = {d: (time_chunk if d == "time" else -1) for d in ds.dims}
+    out = ds.chunk(chunks)
+    for name in out.variables:
+        out[name].encoding = {}
+    path = Path(path)
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar():
+            out.to_zarr(path, mode="w", consolidated=False)
+    else:
+        out.to_zarr(path, mode="w", consolidated=False)
+    return path

@@ -79,7 +79,9 @@ class NormalizationStats:
         if isinstance(x, xr.DataArray):
             mean = xr.DataArray(self.mean, coords={"channel": self.channels}, dims="channel")
             std = xr.DataArray(self.std, coords={"channel": self.channels}, dims="channel")
-            return ((x - mean.sel(channel=x["channel"])) / std.sel(channel=x["channel"])).astype(x.dtype)
+            return ((x - mean.sel(channel=x["channel"])) / std.sel(channel=x["channel"])).astype(
+                x.dtype
+            )
         x = np.asarray(x)
         shape = self._shape(x.ndim, channel_axis)
         out = (x - self.mean.reshape(shape)) / self.std.reshape(shape)
@@ -90,7 +92,9 @@ class NormalizationStats:
         if isinstance(x, xr.DataArray):
             mean = xr.DataArray(self.mean, coords={"channel": self.channels}, dims="channel")
             std = xr.DataArray(self.std, coords={"channel": self.channels}, dims="channel")
-            return (x * std.sel(channel=x["channel"]) + mean.sel(channel=x["channel"])).astype(x.dtype)
+            return (x * std.sel(channel=x["channel"]) + mean.sel(channel=x["channel"])).astype(
+                x.dtype
+            )
         x = np.asarray(x)
         shape = self._shape(x.ndim, channel_axis)
         out = x * self.std.reshape(shape) + self.mean.reshape(shape)
@@ -178,8 +182,12 @@ def compute_stats(
     fields = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
     spatial = fields.dims[2:]
     reduce_dims = ("time", *spatial)
+    # shift by a first-frame mean so that E[(x-s)^2] - (E[x]-s)^2 keeps float64 precision even
+    # for fields like geopotential (~5e4 m2 s-2 with small spread); one frame is cheap to read
+    shift = np.nan_to_num(np.asarray(fields.isel(time=0).mean(spatial, skipna=True).values))
+    shift_da = xr.DataArray(shift, dims="channel")
     mean = fields.mean(reduce_dims, skipna=True)
-    sq = (fields**2).mean(reduce_dims, skipna=True)
+    sq = ((fields - shift_da) ** 2).mean(reduce_dims, skipna=True)
     todo = [mean.data, sq.data]
     if climatology:
         todo.append(fields.mean("time", skipna=True).data)
@@ -193,7 +201,7 @@ def compute_stats(
         results = todo
     mean_v = np.asarray(results[0], np.float64)
     # E[x^2] - E[x]^2 in float64; clamp round-off below zero
-    var = np.maximum(np.asarray(results[1], np.float64) - mean_v**2, 0.0)
+    var = np.maximum(np.asarray(results[1], np.float64) - (mean_v - shift) ** 2, 0.0)
     times = np.asarray(fields["time"].values)
     meta = {
         "time_start": str(times[0]),
@@ -233,7 +241,9 @@ def compute_or_load_stats(
     NormalizationStats
     """
     path = Path(cache_path)
-    sel = _time_sel(ds[["time"]].assign({"_": ("time", np.zeros(ds.sizes["time"]))})["_"], time_slice)
+    sel = _time_sel(
+        ds[["time"]].assign({"_": ("time", np.zeros(ds.sizes["time"]))})["_"], time_slice
+    )
     times = np.asarray(sel["time"].values)
     if path.is_file():
         cached = NormalizationStats.load(path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob as _glob
 import gzip
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ def _check_headers(headers: list[_Header], kind: str) -> list[_Header]:
                 f"mixed grids across {kind} files: {h.path} has grid {h.grid}, "
                 f"but {first.path} has {first.grid}"
             )
-    for a, b in zip(headers[:-1], headers[1:], strict=True):
+    for a, b in itertools.pairwise(headers):
         if a.time == b.time:
             raise DataError(f"duplicate time {a.time} in {kind} files {a.path} and {b.path}")
     return headers
@@ -386,14 +387,21 @@ def open_fmi_pgm(location) -> xr.Dataset:
         x,
         y,
         proj4,
-        {"institution": "Finnish Meteorological Institute", "source": "FMI PGM (read with pysteps)"},
+        {
+            "institution": "Finnish Meteorological Institute",
+            "source": "FMI PGM (read with pysteps)",
+        },
     )
 
 
 # --------------------------------------------------------------------------- ODIM HDF5
 
 
-_ODIM_VARIABLE = {"DBZH": "reflectivity", "RATE": "precipitation_rate", "ACRR": "precipitation_rate"}
+_ODIM_VARIABLE = {
+    "DBZH": "reflectivity",
+    "RATE": "precipitation_rate",
+    "ACRR": "precipitation_rate",
+}
 
 
 def _odim_header(path: Path) -> _Header:
@@ -444,7 +452,9 @@ def open_odim_hdf5(location, quantity: str = "DBZH", accumulation_minutes: float
     xr.Dataset
     """
     if quantity not in _ODIM_VARIABLE:
-        raise DataError(f"ODIM quantity {quantity!r} not supported; use one of {list(_ODIM_VARIABLE)}")
+        raise DataError(
+            f"ODIM quantity {quantity!r} not supported; use one of {list(_ODIM_VARIABLE)}"
+        )
     importers = _import_pysteps_importers()
     paths = expand_paths(location, "*.h5")
     headers = _check_headers([_odim_header(p) for p in paths], "ODIM HDF5")
@@ -509,7 +519,9 @@ def open_radar_netcdf(path: str | Path, chunks: dict | None = None) -> xr.Datase
     for name in ("x", "y"):
         if ds[name].attrs.get("units") == "km":
             attrs = {**ds[name].attrs, "units": "m"}
-            ds = ds.assign_coords({name: (name, np.asarray(ds[name].values, np.float64) * 1000.0, attrs)})
+            ds = ds.assign_coords(
+                {name: (name, np.asarray(ds[name].values, np.float64) * 1000.0, attrs)}
+            )
     gm_names = [v for v in ds.variables if "grid_mapping_name" in ds[v].attrs]
     if not gm_names:
         raise DataError(f"{path}: no CF grid-mapping variable")

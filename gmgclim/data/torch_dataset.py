@@ -2,10 +2,12 @@
 
 Each ``__getitem__`` selects just its window's time steps from the lazy ``(time, channel, H, W)``
 array (``.isel`` then ``.values``), so memory does not grow with the length of the record. The
-lazy array holds no open file handle of its own: xarray's file manager reopens files in each
+lazy arrays hold no open file handle of its own: xarray's file manager reopens files in each
 DataLoader worker process after fork/spawn, so the dataset is safe with ``num_workers > 0`` and with
-``DistributedSampler`` (each rank reads only the windows it is given). Reads run on dask's
-synchronous scheduler inside workers, avoiding nested thread pools.
+``DistributedSampler`` (each rank reads only the windows it is given). Dask-backed fields are read on
+dask's synchronous scheduler (no nested thread pools), but dask costs tens of milliseconds per
+window; for fast training write the data once with :func:`gmgclim.data.gridded.prepare_zarr` and open
+the store without dask (``open_zarr(path, chunks=None)``): each window is then a ~1 ms zarr read.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import xarray as xr
+from dask.base import is_dask_collection
 
-from gmgclim.data.channels import select_channels
+from gmgclim.data.channels import channel_field, select_channels
 from gmgclim.data.normalization import NormalizationStats
 from gmgclim.data.windows import WindowIndex
 
@@ -79,9 +82,14 @@ class WindowDataset(torch.utils.data.Dataset):
         self.stats = stats
         self.fill_nan = float(fill_nan)
         self.return_mask = return_mask
-        self.fields = select_channels(ds, channels).variable  # lazy Variable: cheap to pickle
-        self._mean = stats.mean.astype(np.float32)[None, :, None, None]
-        self._inv_std = (1.0 / stats.std).astype(np.float32)[None, :, None, None]
+        # One lazy Variable per channel (not an xr.concat, which would load lazily indexed
+        # backend arrays): numpy- or lazily-indexed (e.g. zarr opened with chunks=None) channels
+        # are read by plain indexing; dask-backed ones in one dask.compute per window.
+        self._fields = [channel_field(ds, c).variable for c in self.channels]
+        self._dask = any(is_dask_collection(v.data) for v in self._fields)
+        # float64 arithmetic: a float32 mean of ~5e4 (geopotential) would cost ~1e-2 std units
+        self._mean = stats.mean[None, :, None, None]
+        self._inv_std = (1.0 / stats.std)[None, :, None, None]
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -89,15 +97,19 @@ class WindowDataset(torch.utils.data.Dataset):
     @property
     def spatial_shape(self) -> tuple[int, int]:
         """(H, W)."""
-        return tuple(self.fields.shape[2:])  # type: ignore[return-value]
+        return tuple(self._fields[0].shape[1:])  # type: ignore[return-value]
 
     def read(self, positions: np.ndarray) -> np.ndarray:
-        """Read ``(len(positions), C, H, W)`` raw float32 values at time positions (increasing)."""
-        import dask
+        """Raw float32 values ``(len(positions), C, H, W)`` at increasing time positions."""
+        indexer = _as_indexer(np.asarray(positions))
+        if self._dask:
+            import dask
 
-        block = self.fields[_as_indexer(np.asarray(positions))]
-        with dask.config.set(scheduler="synchronous"):
-            return np.asarray(block.values, dtype=np.float32)
+            with dask.config.set(scheduler="synchronous"):
+                parts = dask.compute(*[v[indexer].data for v in self._fields])
+        else:
+            parts = [v[indexer].values for v in self._fields]
+        return np.stack([np.asarray(p, dtype=np.float32) for p in parts], axis=1)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         if i < 0:
@@ -108,7 +120,7 @@ class WindowDataset(torch.utils.data.Dataset):
         positions = np.concatenate([self.windows.input_index[i], self.windows.target_index[i]])
         raw = self.read(positions)
         valid = ~np.isnan(raw)
-        values = (raw - self._mean) * self._inv_std
+        values = ((raw - self._mean) * self._inv_std).astype(np.float32)
         if not valid.all():
             values[~valid] = self.fill_nan
         out = {

@@ -16,7 +16,6 @@ and returns the canonical convention (``lat``/``lon`` -> ``latitude``/``longitud
 from __future__ import annotations
 
 import re
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -142,7 +141,9 @@ def open_weatherbench1(
         for name in channels:
             ch = resolve_channel(name)
             candidates = (
-                [f"{ch.variable}_{ch.level}", ch.variable] if ch.level is not None else [ch.variable]
+                [f"{ch.variable}_{ch.level}", ch.variable]
+                if ch.level is not None
+                else [ch.variable]
             )
             found = next((c for c in candidates if c in present), None)
             if found is None:
@@ -169,7 +170,9 @@ def open_weatherbench1(
             merged.append(parts[0])
             continue
         if not all("level" in p.dims for p in parts):
-            raise DataError(f"variable {name!r} found in several single-level directories of {root}")
+            raise DataError(
+                f"variable {name!r} found in several single-level directories of {root}"
+            )
         combined = xr.concat(parts, dim="level", join="exact").sortby("level")
         levels = combined["level"].values
         if np.unique(levels).size != levels.size:
@@ -180,7 +183,8 @@ def open_weatherbench1(
     all_levels = sorted({int(v) for p in merged if "level" in p.dims for v in p["level"].values})
     if all_levels:
         merged = [
-            p.reindex(level=all_levels) if "level" in p.dims and p.sizes["level"] != len(all_levels)
+            p.reindex(level=all_levels)
+            if "level" in p.dims and p.sizes["level"] != len(all_levels)
             else p
             for p in merged
         ]
@@ -285,7 +289,7 @@ def download_weatherbench1(
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise DataError(
             f"cannot download WeatherBench 1 {variable!r} from {url}: {exc}",
@@ -300,7 +304,9 @@ def download_weatherbench1(
             for member in zf.namelist():
                 name = Path(member).name
                 m = _YEAR.search(name)
-                if name.endswith(".nc") and (variable == "constants" or (m and int(m.group(1)) in wanted)):
+                if name.endswith(".nc") and (
+                    variable == "constants" or (m and int(m.group(1)) in wanted)
+                ):
                     target.mkdir(parents=True, exist_ok=True)
                     dest = target / name
                     with zf.open(member) as src, open(dest, "wb") as out:

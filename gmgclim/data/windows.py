@@ -53,7 +53,9 @@ class Split:
             if len(text) == 4:
                 ts = pd.Timestamp(f"{text}-12-31T23:59:59.999999999")
             elif len(text) == 7:
-                ts = (ts + pd.offsets.MonthEnd(0)).normalize() + pd.Timedelta("1D") - pd.Timedelta(1)
+                ts = (
+                    (ts + pd.offsets.MonthEnd(0)).normalize() + pd.Timedelta("1D") - pd.Timedelta(1)
+                )
             elif len(text) == 10:
                 ts = ts + pd.Timedelta("1D") - pd.Timedelta(1)
             hi = np.datetime64(ts, "ns")
@@ -178,9 +180,13 @@ def build_windows(
         data spacing.
     """
     if input_steps < 1 or output_steps < 0:
-        raise ValueError(f"need input_steps >= 1 and output_steps >= 0, got {input_steps}, {output_steps}")
+        raise ValueError(
+            f"need input_steps >= 1 and output_steps >= 0, got {input_steps}, {output_steps}"
+        )
     t = np.asarray(times, dtype="datetime64[ns]")
-    step_ns = parse_step(step) if not isinstance(step, np.timedelta64) else step.astype("timedelta64[ns]")
+    step_ns = (
+        parse_step(step) if not isinstance(step, np.timedelta64) else step.astype("timedelta64[ns]")
+    )
     step_i = int(step_ns.astype(np.int64))
     if step_i <= 0:
         raise ValueError(f"step must be positive, got {step}")

@@ -139,22 +139,19 @@ class Forecaster:
         """Catalog entry of the training data (None if unknown)."""
         return self.task_value("entry")
 
-    def split_bounds(self, split: str) -> tuple[np.datetime64, np.datetime64]:
-        """First and last instant of a named split of the recipe, ``datetime64[ns]``.
+    def split_bounds(self, split: str) -> tuple[str, str]:
+        """``(start, end)`` of a named split of the task, as written in the recipe.
 
-        A bound like ``"2019"`` or ``"2019-03-25"`` covers its whole period, as in the recipe.
+        A bound like ``"2019"`` or ``"2019-03-25"`` covers its whole period, as in training.
         """
         splits = self.task_value("splits") or {}
         if split not in splits or splits[split] is None:
             raise DataError(
-                f"split {split!r} is not in the recipe of {self.source} "
+                f"split {split!r} is not in the task of {self.source} "
                 f"(splits: {sorted(k for k, v in splits.items() if v)})",
                 hint="pass --init-times, or a split the recipe defines",
             )
-        bounds = splits[split]
-        start = pd.Period(str(bounds["start"])).start_time.to_datetime64()
-        end = pd.Period(str(bounds["end"])).end_time.to_datetime64()
-        return np.datetime64(start, "ns"), np.datetime64(end, "ns")
+        return str(splits[split]["start"]), str(splits[split]["end"])
 
     def fingerprint(self) -> str:
         """SHA-256 of the model's state dict, so a resumed store is never filled by another model."""
@@ -249,9 +246,12 @@ def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) 
         raise CheckpointError(
             f"checkpoint {source}: normalization lacks mean/std (has {sorted(norm)})"
         )
-    if isinstance(mean, dict):  # {channel: value}
-        mean = [mean[c] for c in task["channels"]]
-        std = [std[c] for c in task["channels"]]
+    stats_channels = norm.get("channels")
+    if stats_channels is not None and list(stats_channels) != list(task["channels"]):
+        raise CheckpointError(
+            f"checkpoint {source}: normalisation channels {list(stats_channels)} differ from the "
+            f"task channels {list(task['channels'])}"
+        )
     recipe = getattr(ckpt, "recipe", None) or {}
     return Forecaster(
         model=model,
@@ -309,27 +309,32 @@ class _Plan:
 
 
 def _open_dataset(dataset: Any, forecaster: Forecaster) -> xr.Dataset:
+    """The input fields on the model's grid.
+
+    An ``xr.Dataset`` is taken to be on the catalog entry's native grid: the task's
+    ``target_grid`` (regrid), ``crop`` and ``coarsen`` are applied to it as in training. A string
+    (or None: the task's entry) is opened through the catalog the way training opened it.
+    """
+    from gmgclim.training.checkpoint import apply_grid, open_task_data
+
+    grid = dict(forecaster.task_value("grid") or {})
     if isinstance(dataset, xr.Dataset):
-        return dataset
-    name = dataset if isinstance(dataset, str) else forecaster.entry
-    if name is None:
+        target = grid.get("target_grid")
+        if target and "latitude" in dataset.dims:
+            shape = tuple(int(n) for n in target)
+            if (dataset.sizes["latitude"], dataset.sizes["longitude"]) != shape:
+                from gmgclim.data.gridded import regrid
+
+                dataset = regrid(dataset, shape=shape)
+        return apply_grid(dataset, grid) if (grid.get("crop") or grid.get("coarsen")) else dataset
+    entry = dataset if isinstance(dataset, str) else forecaster.entry
+    if entry is None:
         raise DataError(
-            "no dataset given and the model's recipe names no catalog entry",
+            "no dataset given and the model's task names no catalog entry",
             hint="pass an xr.Dataset or a catalog entry name",
         )
-    from gmgclim.data import catalog
-
-    return catalog.open_entry(name, channels=list(forecaster.channels))
-
-
-def _apply_grid(ds: xr.Dataset, forecaster: Forecaster) -> xr.Dataset:
-    """Apply the recipe's crop/coarsen so the fields match what the model was trained on."""
-    grid = forecaster.task_value("grid") or {}
-    if not grid.get("crop") and not grid.get("coarsen"):
-        return ds
-    from gmgclim.data import grid as grid_mod
-
-    return grid_mod.apply_grid(ds, crop=grid.get("crop"), coarsen=grid.get("coarsen"))
+    task = {"entry": entry, "channels": list(forecaster.channels), "grid": grid}
+    return open_task_data(task)
 
 
 def _variables(channels: Sequence[str]) -> tuple[list[_Variable], np.ndarray | None]:
@@ -378,8 +383,6 @@ def _select_windows(
         start, end = split.start, split.stop
     elif split is not None:
         start, end = split
-    start = None if start is None else np.datetime64(pd.Timestamp(start), "ns")
-    end = None if end is None else np.datetime64(pd.Timestamp(end), "ns")
     windows = build_windows(
         times,
         input_steps=forecaster.input_steps,
@@ -424,13 +427,22 @@ def _fmt_td(td: np.timedelta64) -> str:
 
 
 def _plan(forecaster: Forecaster, dataset: Any, init_times: Any, split: Any) -> _Plan:
-    from gmgclim.data.torch_dataset import select_channels
+    from gmgclim.data.channels import select_channels
 
-    ds = _apply_grid(_open_dataset(dataset, forecaster), forecaster)
+    ds = _open_dataset(dataset, forecaster)
     fields = select_channels(ds, list(forecaster.channels))
     if fields.dims[:2] != ("time", "channel"):
         raise DataError(f"select_channels gave dims {fields.dims}, expected (time, channel, ...)")
     spatial_dims = tuple(fields.dims[2:])
+    height, width = forecaster.task_value("height"), forecaster.task_value("width")
+    shape = tuple(fields.sizes[d] for d in spatial_dims)
+    if height is not None and width is not None and shape != (int(height), int(width)):
+        raise DataError(
+            f"the dataset's fields are {dict(zip(spatial_dims, shape, strict=True))}, but the model "
+            f"of {forecaster.source} was trained on {height} x {width}",
+            hint="pass the dataset on the entry's native grid: crop/coarsen/regrid of the recipe "
+            "are applied here",
+        )
     times = fields["time"].values.astype("datetime64[ns]")
     inits, input_index = _select_windows(forecaster, times, init_times, split)
     variables, levels = _variables(forecaster.channels)

@@ -67,8 +67,13 @@ def persistence_forecast(
             f"first {missing[0]} (truth covers {index.min()} to {index.max()})"
         )
     at_init = truth.sel({INIT_DIM: inits})
-    out = at_init.expand_dims({LEAD_DIM: leads}, axis=1)
-    out = out.transpose(INIT_DIM, LEAD_DIM, ...)
+
+    def _persist(da: xr.DataArray) -> xr.DataArray:
+        if INIT_DIM not in da.dims:  # e.g. a grid_mapping variable: keep as it is
+            return da
+        return da.expand_dims({LEAD_DIM: leads}).transpose(INIT_DIM, LEAD_DIM, ...)
+
+    out = at_init.map(_persist) if isinstance(at_init, xr.Dataset) else _persist(at_init)
     out.attrs = dict(truth.attrs, baseline="persistence: truth at init time for every lead time")
     return out
 

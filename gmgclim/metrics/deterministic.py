@@ -387,7 +387,8 @@ def acc_from_pair(
     cov = _spatial_mean(fa * oa, w, dims, skipna)
     var_f = _spatial_mean(fa**2, w, dims, skipna)
     var_o = _spatial_mean(oa**2, w, dims, skipna)
-    per_init = cov / np.sqrt(var_f * var_o)
+    norm = np.sqrt(var_f * var_o)
+    per_init = cov / norm.where(norm > 0)  # a constant anomaly field has no correlation
     out = _mean_over_verified(per_init, pair.verified, skipna)
     out = _finish(
         out, pair, "acc", name, "anomaly correlation per init time, then mean over init times"

@@ -145,7 +145,10 @@ def score_forecast(
         raise ValueError(f"unknown metrics {unknown}; choose from {list(ALL_METRICS)}")
     fc_ds = _as_dataset(forecast, "forecast")
     tr_ds = _as_dataset(truth, "truth")
-    names = list(variables) if variables is not None else [str(v) for v in fc_ds.data_vars]
+    if variables is not None:
+        names = list(variables)
+    else:  # every forecast field (not grid-mapping or bounds variables)
+        names = [str(k) for k, v in fc_ds.data_vars.items() if {INIT_DIM, LEAD_DIM} <= set(v.dims)]
     for name in names:
         if name not in fc_ds.data_vars:
             raise DataError(f"forecast has no variable '{name}' (it has {list(fc_ds.data_vars)})")
@@ -252,8 +255,10 @@ def score_with_baselines(
     """
     fc_ds = _as_dataset(forecast, "forecast")
     tr_ds = _as_dataset(truth, "truth")
-    if kwargs.get("variables") is not None:
-        fc_ds = fc_ds[list(kwargs["variables"])]
+    names = kwargs.get("variables")
+    if names is None:
+        names = [str(k) for k, v in fc_ds.data_vars.items() if {INIT_DIM, LEAD_DIM} <= set(v.dims)]
+    fc_ds = fc_ds[list(names)]
     if kwargs.get("lead_times") is not None:
         fc_ds = fc_ds.sel({LEAD_DIM: np.asarray(kwargs["lead_times"]).astype("timedelta64[ns]")})
     compute = kwargs.pop("compute", True)

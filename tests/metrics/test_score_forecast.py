@@ -18,7 +18,7 @@ def _smooth_truth(n_times=2 * 365 * 4, seed=0):
     """Two years of 6-hourly fields: seasonal + diurnal cycles plus slow AR(1) weather."""
     rng = np.random.default_rng(seed)
     times = pd.date_range("2017-01-01", periods=n_times, freq="6h")
-    doy = times.dayofyear.values
+    doy = times.day_of_year.values
     seasonal = 10 * np.cos(2 * np.pi * doy / 365.25) + 2 * np.cos(
         2 * np.pi * times.hour.values / 24
     )

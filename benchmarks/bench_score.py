@@ -1,0 +1,200 @@
+"""Scoring speed and memory: a year of 6-hourly forecasts x 20 lead times on a 32 x 64 grid.
+
+Writes a dask-backed zarr forecast (1,460 init times, one per chunk) and truth to a temporary folder,
+then times :func:`gmgclim.metrics.score_forecast` (rmse wb2, rmse wb1, mae, bias, acc) and, on the
+same aligned data, xskillscore (rmse, mae, me with the same weights). Peak resident memory is
+sampled with psutil every 20 ms. Prints JSON; figures, never asserts.
+
+Run: python benchmarks/bench_score.py [--inits 1460] [--leads 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pandas as pd
+import psutil
+import xarray as xr
+
+from gmgclim.metrics import (
+    align_forecast_truth,
+    cell_area_weights,
+    compute_climatology,
+    score_forecast,
+)
+
+
+class PeakRSS:
+    """Sample this process's resident memory in a thread; ``peak_mib`` after the block."""
+
+    def __init__(self, interval: float = 0.02):
+        self.interval = interval
+        self.process = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self.start = self.process.memory_info().rss
+        self.peak = self.start
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak / 2**20
+
+    @property
+    def increase_mib(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def write_stores(folder: Path, n_init: int, n_lead: int, n_lat: int = 32, n_lon: int = 64):
+    step = np.timedelta64(6, "h")
+    times = pd.date_range("2018-01-01", periods=n_init + n_lead, freq="6h")
+    lat = np.linspace(-90 + 90 / n_lat, 90 - 90 / n_lat, n_lat)
+    lon = np.arange(n_lon) * 360.0 / n_lon
+    rs = dsa.random.RandomState(0)
+    truth_data = 280 + rs.standard_normal((times.size, n_lat, n_lon), chunks=(1, n_lat, n_lon))
+    truth = xr.Dataset(
+        {"t2m": (("time", "latitude", "longitude"), truth_data.astype("f4"), {"units": "K"})},
+        coords={"time": times, "latitude": lat, "longitude": lon},
+    )
+    leads = step * np.arange(1, n_lead + 1)
+    fc_data = 280 + rs.standard_normal(
+        (n_init, n_lead, n_lat, n_lon), chunks=(1, n_lead, n_lat, n_lon)
+    )
+    forecast = xr.Dataset(
+        {
+            "t2m": (
+                ("time", "prediction_timedelta", "latitude", "longitude"),
+                fc_data.astype("f4"),
+                {"units": "K"},
+            )
+        },
+        coords={
+            "time": times[:n_init],
+            "prediction_timedelta": leads,
+            "latitude": lat,
+            "longitude": lon,
+        },
+    )
+    truth.to_zarr(folder / "truth.zarr", mode="w")
+    forecast.to_zarr(folder / "forecast.zarr", mode="w")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inits", type=int, default=1460)
+    parser.add_argument("--leads", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    dask.config.set(scheduler="threads")
+    result = {
+        "config": {
+            "init_times": args.inits,
+            "lead_times": args.leads,
+            "grid": [32, 64],
+            "dtype": "float32",
+            "forecast_chunks": "one init time per chunk (all leads, whole field)",
+            "truth_chunks": "one time per chunk",
+            "scheduler": "dask threads",
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "dask": dask.__version__,
+            "xarray": xr.__version__,
+        }
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        write_stores(folder, args.inits, args.leads)
+        result["write_stores_s"] = round(time.perf_counter() - t0, 2)
+        forecast = xr.open_zarr(folder / "forecast.zarr")
+        truth = xr.open_zarr(folder / "truth.zarr")
+        result["forecast_mib"] = round(forecast["t2m"].nbytes / 2**20, 1)
+
+        t0 = time.perf_counter()
+        clim = compute_climatology(truth, hour_of_day=False, window_days=15).compute()
+        result["climatology_s"] = round(time.perf_counter() - t0, 2)
+
+        runs = []
+        for _ in range(args.repeat):
+            with PeakRSS() as mem:
+                t0 = time.perf_counter()
+                scores = score_forecast(
+                    forecast,
+                    truth,
+                    metrics=["rmse", "rmse_wb1", "mae", "bias", "acc"],
+                    climatology=clim,
+                )
+                elapsed = time.perf_counter() - t0
+            runs.append(
+                {
+                    "s": round(elapsed, 2),
+                    "peak_rss_mib": round(mem.peak_mib, 1),
+                    "rss_increase_mib": round(mem.increase_mib, 1),
+                }
+            )
+        result["gmgclim_score_forecast"] = {
+            "metrics": ["rmse_wb2", "rmse_wb1", "mae", "bias", "acc"],
+            "runs": runs,
+        }
+        rmse_gmg = scores["t2m"].sel(metric="rmse").values
+
+        import xskillscore as xs
+
+        runs = []
+        for _ in range(args.repeat):
+            with PeakRSS() as mem:
+                t0 = time.perf_counter()
+                pair = align_forecast_truth(forecast, truth)
+                f, o = pair.forecast["t2m"], pair.truth["t2m"]
+                w = cell_area_weights(f.latitude).broadcast_like(
+                    f.isel(time=0, prediction_timedelta=0)
+                )
+                space = ["latitude", "longitude"]
+                rmse = np.sqrt(xs.mse(f, o, dim=space, weights=w).mean("time"))
+                mae = xs.mae(f, o, dim=space, weights=w).mean("time")
+                me = xs.me(f, o, dim=space, weights=w).mean("time")
+                rmse, mae, me = dask.compute(rmse, mae, me)
+                elapsed = time.perf_counter() - t0
+            runs.append(
+                {
+                    "s": round(elapsed, 2),
+                    "peak_rss_mib": round(mem.peak_mib, 1),
+                    "rss_increase_mib": round(mem.increase_mib, 1),
+                }
+            )
+        result["xskillscore_same_alignment"] = {
+            "metrics": ["rmse (mse per init, mean, sqrt)", "mae", "me"],
+            "runs": runs,
+            "max_abs_diff_rmse_vs_gmgclim": float(np.max(np.abs(rmse.values - rmse_gmg))),
+        }
+    result["note"] = (
+        "2 shared CPU cores; other jobs ran at the same time, so timings are noisy (compare runs)."
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

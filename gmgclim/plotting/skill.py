@@ -1,0 +1,146 @@
+"""Skill curves: each score against lead time, the model next to its baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.errors import DataError
+from gmgclim.metrics.alignment import LEAD_DIM, lead_hours
+
+_BETTER = {
+    "acc": "higher",
+    "csi": "higher",
+    "pod": "higher",
+    "ets": "higher",
+    "fss": "higher",
+    "far": "lower",
+    "rmse": "lower",
+    "mae": "lower",
+    "mse": "lower",
+    "bias": "0",
+}
+
+
+def _panels(scores: xr.Dataset, variables, metrics) -> list[tuple[str, str, xr.DataArray]]:
+    """(variable, metric, DataArray with dims ([model], prediction_timedelta, [extra]))."""
+    panels = []
+    for name, da in scores.data_vars.items():
+        name = str(name)
+        if name.endswith("_n_verified"):
+            continue
+        variable = str(da.attrs.get("variable", name))
+        if variables is not None and variable not in variables:
+            continue
+        if "metric" in da.dims:
+            for metric in da["metric"].values:
+                if metrics is None or metric in metrics:
+                    panels.append((variable, str(metric), da.sel(metric=metric, drop=True)))
+        else:
+            metric = str(da.attrs.get("metric", name))
+            if metrics is None or metric in metrics:
+                panels.append((variable, metric, da))
+    return panels
+
+
+def plot_skill_curves(
+    scores: xr.Dataset,
+    path: str | Path,
+    variables: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    level: int | None = None,
+    dpi: int = 110,
+) -> Path:
+    """Plot every score against lead time, one panel per variable and metric.
+
+    Parameters
+    ----------
+    scores : xr.Dataset
+        From :func:`gmgclim.metrics.score_forecast` or ``score_with_baselines`` (with a ``model``
+        dim: the first model is drawn solid, baselines dashed).
+    path : str or Path
+        Output image.
+    variables, metrics : sequence of str, optional
+        Subsets to plot (default all).
+    level : int, optional
+        Pressure level to plot when the scores have a ``level`` dim (default: one line per level).
+    dpi : int
+        Image resolution.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if level is not None and "level" in scores.dims:
+        scores = scores.sel(level=level)
+    panels = _panels(scores, variables, metrics)
+    if not panels:
+        raise DataError(
+            f"nothing to plot: no scores for variables={variables} metrics={metrics} "
+            f"(have {list(scores.data_vars)})"
+        )
+    hours = lead_hours(scores[LEAD_DIM].values)
+    minutes = hours.max() <= 3
+    x = hours * 60 if minutes else hours
+    n = len(panels)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.3 * nrows), squeeze=False)
+    models = [str(m) for m in scores["model"].values] if "model" in scores.dims else [None]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (variable, metric, da) in zip(axes.ravel(), panels, strict=False):
+        extra = [d for d in da.dims if d not in (LEAD_DIM, "model")]
+        stacked = da.stack(_line=extra) if extra else da.expand_dims(_line=[0])
+        lines = stacked["_line"].values
+        for i, model in enumerate(models):
+            sub = stacked if model is None else stacked.sel(model=model)
+            for k, line in enumerate(lines):
+                y = sub.isel(_line=k).transpose(LEAD_DIM).values
+                parts = [] if model is None else [model]
+                if extra:
+                    values = line if isinstance(line, tuple) else (line,)
+                    parts += [f"{d}={v:g}" for d, v in zip(extra, values, strict=True)]
+                ax.plot(
+                    x,
+                    y,
+                    marker="o",
+                    markersize=3,
+                    color=colours[(k if len(lines) > 1 else i) % len(colours)],
+                    linestyle="-" if i == 0 else ("--", ":", "-.")[(i - 1) % 3],
+                    label=", ".join(parts) or None,
+                )
+        units = da.attrs.get("units", "")
+        if metric.startswith("acc"):
+            units = "1"
+        elif metric == "mse" and units:
+            units = f"({units})²"
+        better = _BETTER.get(metric.split("_")[0])
+        ax.set_title(
+            f"{variable}: {metric}"
+            + (f" ({better} is better)" if better and better != "0" else ""),
+            fontsize=10,
+        )
+        ax.set_xlabel("lead time [min]" if minutes else "lead time [h]")
+        ax.set_ylabel(f"{metric} [{units}]" if units and units != "1" else metric)
+        if better == "0":
+            ax.axhline(0.0, color="0.5", linewidth=0.8)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7 if len(lines) * len(models) <= 4 else 6, frameon=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
