@@ -3,7 +3,8 @@
 Generates (once, lazily by year) an hourly 32 x 64 store with 2 variables (``temperature_850``,
 ``geopotential_500``: one netCDF file per variable and year, ~72 MB each), then for 1 and N years
 measures shuffled 12 -> 12 windows per second through a ``torch.utils.data.DataLoader`` and the peak
-RSS of the loader (main process + workers), for three ways of reading:
+memory of the loader (PSS of main process + workers, i.e. RSS with shared pages counted once), for
+three ways of reading:
 
 - ``dask``:  WindowDataset straight on the lazy WB1 dataset (dask, one chunk per file);
 - ``zarr``:  the same data written once by ``prepare_zarr`` (48-hour chunks) and opened without dask;
@@ -69,12 +70,14 @@ def generate(root: Path, years: int) -> None:
 def _rss_sampler(stop: threading.Event, peak: list[float]) -> None:
     import psutil
 
+    # PSS (proportional set size): pages shared between the main process and its forked
+    # workers are counted once, not once per process as a sum of RSS would
     me = psutil.Process()
     while not stop.is_set():
-        total = me.memory_info().rss
+        total = me.memory_full_info().pss
         for child in me.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                total += child.memory_full_info().pss
             except psutil.Error:
                 pass
         peak[0] = max(peak[0], total)
@@ -98,14 +101,14 @@ def measure(root: Path, years: int, mode: str, batches: int, workers: int, batch
     t0 = time.perf_counter()
     years_list = range(FIRST_YEAR, FIRST_YEAR + years)
     ds = open_weatherbench1(root, channels=channels, years=years_list)
-    extra = {}
-    if mode == "zarr":
+    if mode == "prepare":
         store = root.parent / f"prepared_{years}y.zarr"
         if not store.exists():
-            tp = time.perf_counter()
             prepare_zarr(ds, store, time_chunk=48)
-            extra["prepare_s"] = round(time.perf_counter() - tp, 1)
-        ds = open_zarr(str(store), dask=False)
+        stop.set()
+        return {"prepare_s": round(time.perf_counter() - t0, 1)}
+    if mode == "zarr":
+        ds = open_zarr(str(root.parent / f"prepared_{years}y.zarr"), dask=False)
     elif mode == "eager":
         ds = ds.load()
     open_s = time.perf_counter() - t0
@@ -141,7 +144,6 @@ def measure(root: Path, years: int, mode: str, batches: int, workers: int, batch
         "open_s": round(open_s, 2),
         "windows_per_s": round(n / elapsed, 1),
         "peak_rss_mb": round(peak[0] / 2**20),
-        **extra,
     }
 
 
@@ -176,10 +178,23 @@ def main() -> None:
     )
     print(
         f"{'mode':<6} {'years':>5} {'windows':>9} {'open s':>7} {'index s':>8} "
-        f"{'windows/s':>10} {'peak RSS MB':>12}  notes"
+        f"{'windows/s':>10} {'peak PSS MB':>12}  notes"
     )
+    prepare_s = {}
     for mode in args.modes:
         for years in args.years:
+            if mode == "zarr":
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--root",
+                    str(args.root),
+                    "--one",
+                    "prepare",
+                    str(years),
+                ]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                prepare_s[years] = json.loads(out.stdout.strip().splitlines()[-1])["prepare_s"]
             cmd = [
                 sys.executable,
                 __file__,
@@ -200,7 +215,11 @@ def main() -> None:
                 print(f"{mode:<6} {years:>5}  failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            notes = f"prepare_zarr {r['prepare_s']} s (once)" if "prepare_s" in r else ""
+            notes = (
+                f"prepare_zarr {prepare_s[years]} s (once, separate process)"
+                if mode == "zarr"
+                else ""
+            )
             print(
                 f"{r['mode']:<6} {r['years']:>5} {r['windows_total']:>9} {r['open_s']:>7} "
                 f"{r['index_s']:>8} {r['windows_per_s']:>10} {r['peak_rss_mb']:>12}  {notes}"

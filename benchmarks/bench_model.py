@@ -140,7 +140,9 @@ def runners(
     return infer, train
 
 
-def conv_peak(cfg: GMGConfig, batch: int, device: str, bf16: bool, repeats: int) -> dict[str, float]:
+def conv_peak(
+    cfg: GMGConfig, batch: int, device: str, bf16: bool, repeats: int
+) -> dict[str, float]:
     """GFLOP/s of a plain 5x5 conv2d (B, N, h, w) -> (B, 4N, h, w), forward and forward+backward."""
     n = cfg.num_hidden[0]
     h, w = cfg.patch_grid

@@ -45,6 +45,49 @@ def _root(
 
 # ---- section: train (owner: training) ----------------------------------------------------------
 
+
+@app.command(
+    "train",
+    epilog=(
+        "Examples:\n\n"
+        "  gmgclim train recipes/quickstart.yaml\n\n"
+        "  gmgclim train recipes/quickstart.yaml --set training.max_steps=50 "
+        "--set output.dir=runs/try\n\n"
+        "  torchrun --standalone --nproc_per_node=2 -m gmgclim train recipes/quickstart.yaml\n\n"
+        "  torchrun --nnodes=2 --nproc_per_node=4 --node_rank=0 --master_addr=HOST0 "
+        "--master_port=29500 -m gmgclim train recipes/weatherbench_t850.yaml\n\n"
+        "Training again into the same output.dir resumes from its checkpoint."
+    ),
+)
+def train_command(
+    recipe: str = typer.Argument(..., help="Recipe YAML file (see recipes/)."),
+    set_: list[str] = typer.Option(
+        None,
+        "--set",
+        help="Override a recipe key, e.g. --set training.lr=1e-4 (repeatable; values are YAML).",
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train a model from a recipe; single process, or one process per GPU/CPU under torchrun.
+
+    Writes checkpoints (checkpoints/latest.pt, best.pt), metrics.csv/metrics.jsonl and the
+    normalisation statistics to the recipe's output.dir. SIGTERM/SIGINT checkpoint, then exit.
+    """
+    import os
+
+    from gmgclim.config import load_recipe
+    from gmgclim.training import TrainingInterrupted, train
+
+    loaded = load_recipe(recipe, overrides=list(set_ or []))
+    try:
+        run_dir = train(loaded, progress=progress)
+    except TrainingInterrupted as exc:
+        typer.secho(f"interrupted: {exc}", err=True, fg="yellow")
+        sys.exit(128 + exc.signal_number)
+    if os.environ.get("RANK", "0") == "0":
+        typer.echo(f"run directory: {run_dir}")
+
+
 # ---- end section: train -----------------------------------------------------------------------
 
 # ---- section: forecast / score / plot (owner: inference+metrics) ------------------------------
@@ -213,7 +256,10 @@ def _print_scores(table, max_rows: int = 60) -> None:
     for index, row in list(wide.iterrows())[:max_rows]:
         index = index if isinstance(index, tuple) else (index,)
         out.add_row(*[str(v) for v in index], *[f"{v:.4g}" for v in row.values])
-    Console().print(out)
+    import shutil
+
+    width = max(shutil.get_terminal_size((100, 24)).columns, 12 * len(keys) + 9 * wide.shape[1])
+    Console(width=width).print(out)
     if len(wide) > max_rows:
         typer.echo(f"... {len(wide) - max_rows} more rows in the CSV")
 

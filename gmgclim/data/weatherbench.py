@@ -97,6 +97,32 @@ def _open_directory(directory: Path, years, chunks, level: int | None) -> xr.Dat
     return ds
 
 
+def _pad_levels(part: xr.Dataset, levels: list[int]) -> xr.Dataset:
+    """Give ``part`` exactly ``levels`` (ascending), NaN where it has no data, lazily."""
+    present = [int(v) for v in part["level"].values]
+    if present == levels:
+        return part
+    import dask.array as dsa
+
+    pieces = []
+    for level in levels:
+        if level in present:
+            i = present.index(level)
+            pieces.append(part.isel(level=slice(i, i + 1)))
+        else:
+            template = part.isel(level=slice(0, 1))
+            filler = template.copy(
+                data={
+                    name: dsa.full(da.shape, np.nan, dtype=da.dtype, chunks=da.data.chunksize)
+                    if hasattr(da.data, "chunksize")
+                    else np.full(da.shape, np.nan, dtype=da.dtype)
+                    for name, da in template.data_vars.items()
+                }
+            )
+            pieces.append(filler.assign_coords(level=[level]))
+    return xr.concat(pieces, dim="level", data_vars="all", coords="minimal", join="exact")
+
+
 def open_weatherbench1(
     root: str | Path,
     channels: Sequence[str] | None = None,
@@ -179,15 +205,12 @@ def open_weatherbench1(
             combined = combined.isel(level=np.unique(levels, return_index=True)[1])
         merged.append(combined)
     # Variables read from single-level directories hold different levels (t at 850, z at 500):
-    # they share one ``level`` dim, the missing (variable, level) pairs being NaN (lazily).
+    # they share one ``level`` dim, the missing (variable, level) pairs being NaN. The union is
+    # built with concat (slices of the data and lazy NaN blocks), not reindex: dask can push a
+    # later time slice through concat into the file reads, but not through reindex's take/where.
     all_levels = sorted({int(v) for p in merged if "level" in p.dims for v in p["level"].values})
     if all_levels:
-        merged = [
-            p.reindex(level=all_levels)
-            if "level" in p.dims and p.sizes["level"] != len(all_levels)
-            else p
-            for p in merged
-        ]
+        merged = [_pad_levels(p, all_levels) if "level" in p.dims else p for p in merged]
     try:
         ds = xr.merge(merged, join="exact", compat="override", combine_attrs="drop_conflicts")
     except ValueError as exc:

@@ -373,7 +373,12 @@ def _select_windows(
     init_times: Any,
     split: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Init times and input frame positions, (n,) and (n, T_in)."""
+    """Init times and input frame positions, (n,) and (n, T_in).
+
+    With a split, whole windows (inputs and targets) lie inside it, as in training, so every
+    forecast of a split can be verified. Explicit init times (without a split) need only their
+    input frames: forecasts may run past the end of the data.
+    """
     from gmgclim.data.windows import build_windows
 
     start = end = None
@@ -386,7 +391,7 @@ def _select_windows(
     windows = build_windows(
         times,
         input_steps=forecaster.input_steps,
-        output_steps=forecaster.output_steps,
+        output_steps=forecaster.output_steps if split is not None else 0,
         step=forecaster.step,
         start=start,
         end=end,
@@ -826,39 +831,35 @@ def _contiguous_runs(rows: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     return out
 
 
-def _write_batch(
-    template: xr.Dataset, store: str, rows: np.ndarray, values: dict[str, np.ndarray]
-) -> None:
-    """Region-write ``values`` ({variable: (len(rows), ...)}) at positions ``rows`` of ``time``."""
-    runs = _contiguous_runs(rows)
-    init_times = template[INIT_DIM].values
-    for start, stop, part in runs:
-        ds = xr.Dataset(
-            {name: xr.Variable(template[name].dims, values[name][part]) for name in values},
-            coords={INIT_DIM: init_times[start:stop]},
-        )
-        ds.to_zarr(
-            store,
-            region={INIT_DIM: slice(start, stop)},
-            mode="r+",
-            consolidated=False,
-            zarr_format=2,
-        )
-    # the marker goes last: a crash between the two leaves the init time to be redone
-    for start, stop, _ in runs:
-        flags = xr.Dataset(
-            coords={
-                INIT_DIM: init_times[start:stop],
-                WRITTEN_COORD: (INIT_DIM, np.ones(stop - start, dtype=bool)),
-            }
-        )
-        flags.to_zarr(
-            store,
-            region={INIT_DIM: slice(start, stop)},
-            mode="r+",
-            consolidated=False,
-            zarr_format=2,
-        )
+class _RegionWriter:
+    """Region writes of whole init-time chunks into a store made by :func:`_create_store`.
+
+    Writes go straight to the zarr arrays (the same bytes ``to_zarr(region=...)`` writes: float32,
+    no scale/offset, NaN fill) because the store's metadata never changes after creation; this
+    avoids xarray re-reading the metadata on every call, which dominated small writes.
+    """
+
+    def __init__(self, template: xr.Dataset, store: str):
+        import zarr
+
+        self.group = zarr.open_group(store, mode="r+", zarr_format=2)
+        self.dims = {str(n): template[n].dims for n in template.data_vars}
+
+    def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Write ``values`` ({variable: (len(rows), ...)}) at positions ``rows`` of ``time``."""
+        runs = _contiguous_runs(rows)
+        for name, value in values.items():
+            if self.dims[name][0] != INIT_DIM:
+                raise ValueError(
+                    f"variable {name} does not lead with {INIT_DIM}: {self.dims[name]}"
+                )
+            array = self.group[name]
+            for start, stop, part in runs:
+                array[start:stop] = np.ascontiguousarray(value[part], dtype=np.float32)
+        # the marker goes last: a crash between the two leaves the init time to be redone
+        marker = self.group[WRITTEN_COORD]
+        for start, stop, _ in runs:
+            marker[start:stop] = np.ones(stop - start, dtype=bool)
 
 
 class _Progress:
@@ -952,6 +953,7 @@ def stream_to_zarr(
     batches = _batches(pending, batch_size)[rank::world]
     n_mine = int(sum(len(b) for b in batches))
     bar = _Progress(n_mine, progress and rank == 0, f"{description} -> {Path(store).name}")
+    writer = _RegionWriter(template, store)
     start = _time.perf_counter()
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -962,7 +964,7 @@ def stream_to_zarr(
                 if in_flight is not None:
                     in_flight[0].result()
                     bar.advance(in_flight[1])
-                in_flight = (pool.submit(_write_batch, template, store, rows, values), len(rows))
+                in_flight = (pool.submit(writer.write, rows, values), len(rows))
                 del values
             if in_flight is not None:
                 in_flight[0].result()

@@ -23,7 +23,7 @@ SPATIAL_DIMS = ("latitude", "longitude", "y", "x")
 # Degrees or metres: grids that agree to this tolerance are the same grid.
 _COORD_ATOL = 1e-5
 # Target size of one dask block of the aligned arrays (all lead times of a few init times).
-_BLOCK_BYTES = 32 * 2**20
+_BLOCK_BYTES = 8 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,7 +241,9 @@ def take_at_valid_times(
     """
     found = positions >= 0
     safe = np.where(found, positions, 0)
-    if block is not None and not _is_dask(truth):
+    if block is not None:
+        # Large time blocks before the takes keep the graph small (stores often hold one time per
+        # chunk: 20 leads x 1,460 inits would otherwise be ~30k tasks per operation).
         truth = truth.chunk({INIT_DIM: block})
     per_lead = []
     for j in range(positions.shape[1]):

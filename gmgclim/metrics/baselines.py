@@ -138,7 +138,10 @@ def _grouped_mean(da: xr.DataArray, keys: np.ndarray, codes: np.ndarray) -> xr.D
         import dask
         import dask.array as dsa
 
-        data = data.rechunk({i: -1 for i in range(1, data.ndim)})
+        per_time = data.dtype.itemsize * int(np.prod(data.shape[1:]))
+        # Few large time blocks: each block's partial sums are (2, groups, space) float64.
+        block = max(1, min(data.shape[0], 4 * _BLOCK_BYTES // max(per_time, 1)))
+        data = data.rechunk({0: block, **{i: -1 for i in range(1, data.ndim)}})
         bounds = np.cumsum((0, *data.chunks[0]))
         blocks = data.to_delayed().ravel()
         parts = [

@@ -15,7 +15,7 @@ from torch import nn
 
 from gmgclim.models.layers.gmg_cell import GMGCell
 from gmgclim.models.layers.motion import MotionBranch
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, _require_int, _require_odd
+from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, require_int, require_odd
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ class GMGConfig(RecurrentConfig):
         if not isinstance(self.multiscale_kernels, tuple):
             object.__setattr__(self, "multiscale_kernels", tuple(self.multiscale_kernels))
         super().__post_init__()
-        _require_int(self, "att_hidden", 1)
-        _require_odd(self, "focus_kernel")
-        _require_odd(self, "motion_neighbourhood")
-        _require_odd(self, "motion_kernel")
-        _require_int(self, "motion_reduction", 1)
+        require_int(self, "att_hidden", 1)
+        require_odd(self, "focus_kernel")
+        require_odd(self, "motion_neighbourhood")
+        require_odd(self, "motion_kernel")
+        require_int(self, "motion_reduction", 1)
         if not self.multiscale_kernels or any(
             isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0
             for k in self.multiscale_kernels

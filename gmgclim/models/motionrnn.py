@@ -15,7 +15,7 @@ from torch import nn
 
 from gmgclim.models.layers.motion import MotionBranch
 from gmgclim.models.layers.st_lstm import STLSTMCell
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, _require_int, _require_odd
+from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, require_int, require_odd
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class MotionRNNConfig(RecurrentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require_odd(self, "motion_neighbourhood")
-        _require_odd(self, "motion_kernel")
-        _require_int(self, "motion_reduction", 1)
+        require_odd(self, "motion_neighbourhood")
+        require_odd(self, "motion_kernel")
+        require_int(self, "motion_reduction", 1)
         if self.num_layers > 1 and self.num_hidden[0] % self.motion_reduction:
             raise ValueError(
                 f"MotionRNNConfig.motion_reduction={self.motion_reduction} must divide "

@@ -41,7 +41,7 @@ from gmgclim.models.layers.patching import patchify, unpatchify
 PAD_MODES = ("replicate", "zeros")
 
 
-def _require_int(config: Any, name: str, minimum: int) -> None:
+def require_int(config: Any, name: str, minimum: int) -> None:
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(
@@ -49,8 +49,8 @@ def _require_int(config: Any, name: str, minimum: int) -> None:
         )
 
 
-def _require_odd(config: Any, name: str) -> None:
-    _require_int(config, name, 1)
+def require_odd(config: Any, name: str) -> None:
+    require_int(config, name, 1)
     if getattr(config, name) % 2 != 1:
         raise ValueError(
             f"{type(config).__name__}.{name} must be odd (for 'same' padding), got "
@@ -120,16 +120,20 @@ class RecurrentConfig:
                     f"{name}.num_hidden must be a sequence of layer sizes, got {self.num_hidden!r}"
                 ) from err
         for field in ("in_channels", "height", "width", "input_steps", "output_steps"):
-            _require_int(self, field, 1)
-        _require_int(self, "patch_size", 1)
-        _require_odd(self, "filter_size")
+            require_int(self, field, 1)
+        require_int(self, "patch_size", 1)
+        require_odd(self, "filter_size")
         if self.stride != 1:
-            raise ValueError(f"{name}.stride must be 1 (the recurrence keeps the grid), got {self.stride!r}")
+            raise ValueError(
+                f"{name}.stride must be 1 (the recurrence keeps the grid), got {self.stride!r}"
+            )
         if len(self.num_hidden) == 0:
             raise ValueError(f"{name}.num_hidden must list at least one layer, got ()")
         for n in self.num_hidden:
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{name}.num_hidden entries must be integers >= 1, got {self.num_hidden!r}")
+                raise ValueError(
+                    f"{name}.num_hidden entries must be integers >= 1, got {self.num_hidden!r}"
+                )
         if self.shared_memory and len(set(self.num_hidden)) != 1:
             raise ValueError(
                 f"{name}.num_hidden must be equal in all layers (the spatiotemporal memory passes "
@@ -199,8 +203,12 @@ class RecurrentForecaster(nn.Module):
         super().__init__()
         self.config = config
         hp, wp = config.padded_shape
-        self._pad_y = pad_amounts(config.height, config.grid_multiple) if hp != config.height else (0, 0)
-        self._pad_x = pad_amounts(config.width, config.grid_multiple) if wp != config.width else (0, 0)
+        self._pad_y = (
+            pad_amounts(config.height, config.grid_multiple) if hp != config.height else (0, 0)
+        )
+        self._pad_x = (
+            pad_amounts(config.width, config.grid_multiple) if wp != config.width else (0, 0)
+        )
 
     def init_state(self, batch: int, device: torch.device) -> Any:
         """Zero recurrent state for ``batch`` samples (float32)."""

@@ -69,7 +69,9 @@ def config_from_dict(name: str, values: Mapping[str, Any]) -> RecurrentConfig:
 def config_to_dict(config: RecurrentConfig) -> dict[str, Any]:
     """Plain-python dict of a config (tuples as lists), the inverse of :func:`config_from_dict`."""
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
-        raise ValueError(f"config_to_dict needs a model config instance, got {type(config).__name__}")
+        raise ValueError(
+            f"config_to_dict needs a model config instance, got {type(config).__name__}"
+        )
     return config.to_dict()
 
 

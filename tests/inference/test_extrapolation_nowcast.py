@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pyproj  # noqa: F401  (load PROJ before any netCDF file is opened: the two wheels clash)
 import numpy as np
+import pyproj  # noqa: F401  (load PROJ before any netCDF file is opened: the two wheels clash)
 import pytest
 import xarray as xr
 

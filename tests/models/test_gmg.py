@@ -39,7 +39,9 @@ def n_params(model: torch.nn.Module) -> int:
         (1, 32, 64, 12, 12, 2, 64, 31_159_149),  # WeatherBench
     ],
 )
-def test_parameter_count_matches_reference(channels, height, width, t_in, t_out, patch, att, expected):
+def test_parameter_count_matches_reference(
+    channels, height, width, t_in, t_out, patch, att, expected
+):
     cfg = GMGConfig(channels, height, width, t_in, t_out, patch_size=patch, att_hidden=att)
     assert n_params(GMG(cfg)) == expected
 
@@ -138,9 +140,7 @@ def test_gradients_reach_every_parameter(layer_norm):
 def moving_blob(steps: int, size: int = 16) -> torch.Tensor:
     """A Gaussian blob moving one cell right and down per frame: (1, steps, 1, size, size)."""
     yy, xx = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
-    frames = [
-        torch.exp(-((yy - 4 - t) ** 2 + (xx - 3 - t) ** 2) / 4.0) for t in range(steps)
-    ]
+    frames = [torch.exp(-((yy - 4 - t) ** 2 + (xx - 3 - t) ** 2) / 4.0) for t in range(steps)]
     return torch.stack(frames)[None, :, None]
 
 

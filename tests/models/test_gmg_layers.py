@@ -123,7 +123,9 @@ def test_merged_input_convolution_equals_separate_convolutions():
     with torch.no_grad():
         merged = F.conv2d(x, weight, bias, padding=2)
         gates = F.conv2d(x, cell.conv_x.weight, padding=2)
-        s = sum(F.conv2d(x, c.weight, c.bias, padding=c.kernel_size[0] // 2) for c in cell.multiscale)
+        s = sum(
+            F.conv2d(x, c.weight, c.bias, padding=c.kernel_size[0] // 2) for c in cell.multiscale
+        )
     torch.testing.assert_close(merged[:, :56], gates, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(merged[:, 56:], s, rtol=1e-5, atol=1e-5)
 

@@ -40,5 +40,5 @@ def test_get_model_and_errors():
         config_from_dict("gmg", {**SMALL, "hidden_size": 3})
     with pytest.raises(ValueError, match="height"):
         config_from_dict("gmg", {k: v for k, v in SMALL.items() if k != "height"})
-    with pytest.raises(ValueError, match="openstl_unused_convs|ConvLSTMConfig"):
+    with pytest.raises(ValueError, match="needs a PredRNNConfig"):
         get_model("predrnn", ConvLSTMConfig(**SMALL))

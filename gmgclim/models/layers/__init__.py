@@ -22,4 +22,5 @@ __all__ = [
     "grid_conv2d",
     "patchify",
     "st_lstm_update",
+    "unpatchify",
 ]

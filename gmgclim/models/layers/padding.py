@@ -21,7 +21,7 @@ def grid_conv2d(
     stride: int = 1,
     periodic: bool = False,
 ) -> torch.Tensor:
-    """"Same"-padded 2-D convolution, circular in x when ``periodic``.
+    """Convolve with "same" padding, circular in x when ``periodic``.
 
     Parameters
     ----------
