@@ -61,7 +61,7 @@ def _root(
 )
 def train_command(
     recipe: str = typer.Argument(..., help="Recipe YAML file (see recipes/)."),
-    set_: list[str] = typer.Option(
+    set_: list[str] = typer.Option(  # noqa: B008 (typer declares options as defaults)
         None,
         "--set",
         help="Override a recipe key, e.g. --set training.lr=1e-4 (repeatable; values are YAML).",
@@ -83,6 +83,7 @@ def train_command(
         run_dir = train(loaded, progress=progress)
     except TrainingInterrupted as exc:
         typer.secho(f"interrupted: {exc}", err=True, fg="yellow")
+        typer.secho(f"hint: {exc.hint}", err=True)
         sys.exit(128 + exc.signal_number)
     if os.environ.get("RANK", "0") == "0":
         typer.echo(f"run directory: {run_dir}")
@@ -146,13 +147,20 @@ def _open_forecast(path: str):
     return fc
 
 
-def _forecast_recipe(fc) -> dict:
+def _forecast_task(fc) -> dict:
+    """What the forecast was made from: the checkpoint's task, else the recipe's data section."""
     import json
 
-    try:
-        return json.loads(fc.attrs.get("forecast_recipe") or "{}")
-    except json.JSONDecodeError:
-        return {}
+    def parse(key: str) -> dict:
+        try:
+            value = json.loads(fc.attrs.get(key) or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    task = parse("forecast_task")
+    data = parse("forecast_recipe").get("data") or {}
+    return {**data, **{k: v for k, v in task.items() if v is not None}}
 
 
 def _open_truth(fc, entry: str | None, time=None):
@@ -162,7 +170,7 @@ def _open_truth(fc, entry: str | None, time=None):
     from gmgclim.data.catalog import open_entry
     from gmgclim.training.checkpoint import open_task_data
 
-    data = _forecast_recipe(fc).get("data") or {}
+    data = _forecast_task(fc)
     entry = entry or data.get("entry")
     if not entry:
         raise GmgclimError(
@@ -202,7 +210,7 @@ def _climatology(fc, truth_entry: str | None, years: str | None, variables: list
         period = slice(f"{min(ys)}-01-01", f"{max(ys)}-12-31T23:59")
         label = f"years {years}"
     else:
-        train = ((_forecast_recipe(fc).get("data") or {}).get("splits") or {}).get("train")
+        train = (_forecast_task(fc).get("splits") or {}).get("train")
         if not train:
             raise GmgclimError(
                 "the climatology needs the training years, which the forecast does not record",
@@ -213,7 +221,7 @@ def _climatology(fc, truth_entry: str | None, years: str | None, variables: list
     truth = _open_truth(fc, truth_entry, time=period)[variables]
     clim = compute_climatology(truth, years=period)
     valid = (fc["time"].values[:, None] + fc["prediction_timedelta"].values[None, :]).ravel()
-    doy = pd.DatetimeIndex(valid).dayofyear.values
+    doy = pd.DatetimeIndex(valid).day_of_year.values
     have = set(clim["dayofyear"].values.tolist()) if "dayofyear" in clim.dims else set()
     if not set(np.unique(doy).tolist()) <= have:
         typer.secho(
@@ -250,7 +258,7 @@ def _print_scores(table, max_rows: int = 60) -> None:
     wide = table.pivot_table(index=keys, columns="lead_time_hours", values="value", dropna=False)
     out = Table(title="scores by lead time (h)")
     for key in keys:
-        out.add_column(key)
+        out.add_column(key, no_wrap=True)
     for lead in wide.columns:
         out.add_column(f"{lead:g}", justify="right")
     for index, row in list(wide.iterrows())[:max_rows]:
@@ -258,7 +266,11 @@ def _print_scores(table, max_rows: int = 60) -> None:
         out.add_row(*[str(v) for v in index], *[f"{v:.4g}" for v in row.values])
     import shutil
 
-    width = max(shutil.get_terminal_size((100, 24)).columns, 12 * len(keys) + 9 * wide.shape[1])
+    label_width = sum(
+        max(len(str(v)) for v in [key, *wide.index.get_level_values(i)]) + 3
+        for i, key in enumerate(keys)
+    )
+    width = max(shutil.get_terminal_size((100, 24)).columns, label_width + 10 * wide.shape[1])
     Console(width=width).print(out)
     if len(wide) > max_rows:
         typer.echo(f"... {len(wide) - max_rows} more rows in the CSV")

@@ -203,7 +203,9 @@ class GridConfig(_Strict):
         NaN cells are ignored in the mean (a block is NaN only when all its cells are).
     """
 
-    target_grid: Annotated[list[Annotated[int, Field(ge=2)]], Field(min_length=2, max_length=2)] | None = None
+    target_grid: (
+        Annotated[list[Annotated[int, Field(ge=2)]], Field(min_length=2, max_length=2)] | None
+    ) = None
     crop: dict[str, Annotated[list[int], Field(min_length=2, max_length=2)]] | None = None
     coarsen: dict[str, Annotated[int, Field(ge=1)]] | None = None
 
@@ -238,6 +240,9 @@ class DataConfig(_Strict):
         cached in the run directory.
     fill_nan : float
         Value (normalised units) that replaces NaN in inputs; targets keep a validity mask.
+    in_memory : bool, optional
+        Load the selected data into memory before training (no per-sample file reads). None (the
+        default) loads it when it is smaller than 1 GiB.
     """
 
     entry: Annotated[str, Field(min_length=1)]
@@ -249,6 +254,7 @@ class DataConfig(_Strict):
     grid: GridConfig = GridConfig()
     stats: str | None = None
     fill_nan: Number = 0.0
+    in_memory: bool | None = None
 
     @field_validator("step")
     @classmethod
@@ -567,7 +573,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str = "<
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise RecipeError(f"{source}: override {item!r}: value is not valid YAML: {exc}") from None
+            raise RecipeError(
+                f"{source}: override {item!r}: value is not valid YAML: {exc}"
+            ) from None
         parts = key.split(".")
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
@@ -608,7 +616,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(f"recipe file {path} not found", hint="recipes/ holds the shipped recipes")
+        raise RecipeError(
+            f"recipe file {path} not found", hint="recipes/ holds the shipped recipes"
+        )
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

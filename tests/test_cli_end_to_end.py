@@ -7,34 +7,47 @@ radar sequence (a blob moving one pixel per step), where extrapolation must beat
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyproj  # noqa: F401  (load PROJ before any netCDF file is opened: the two wheels clash)
 import pytest
 import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _gmgclim(
-    *args: str, env: dict | None = None, timeout: int = 300
-) -> subprocess.CompletedProcess:
+def _gmgclim(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m gmgclim ARGS`` in a fresh process (as a user would)."""
     result = subprocess.run(
         [sys.executable, "-m", "gmgclim", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, (
         f"gmgclim {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     )
     return result
+
+
+def _cli(capsys, *args: str) -> str:
+    """Run the CLI entry point in this process (saves re-importing torch/xarray per command)."""
+    from gmgclim.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        captured = capsys.readouterr()
+        raise AssertionError(
+            f"gmgclim {' '.join(args)} exited {exc.code}:\n{captured.err}"
+        ) from None
+    return capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +73,20 @@ def trained_run(tmp_path_factory) -> Path:
     return run
 
 
-def test_train_forecast_score_plot(trained_run: Path, tmp_path: Path):
+def test_train_forecast_score_plot(trained_run: Path, tmp_path: Path, capsys):
     store = tmp_path / "forecasts.zarr"
     inits = "2019-03-25T18:00,2019-03-26T06:00,2019-03-27T00:00"
-    out = _gmgclim(
-        "forecast", str(trained_run), "--init-times", inits, "--output", str(store), "--no-progress"
+    out = _cli(
+        capsys,
+        "forecast",
+        str(trained_run),
+        "--init-times",
+        inits,
+        "--output",
+        str(store),
+        "--no-progress",
     )
-    assert "3 init times" in out.stdout
+    assert "3 init times" in out
     fc = xr.open_zarr(store)
     t2m = fc["2m_temperature"]
     assert t2m.dims == ("time", "prediction_timedelta", "latitude", "longitude")
@@ -78,15 +98,29 @@ def test_train_forecast_score_plot(trained_run: Path, tmp_path: Path):
     assert Path(fc.attrs["forecast_source_checkpoint"]).is_file()
 
     # resume: a second run writes nothing
-    again = _gmgclim(
-        "forecast", str(trained_run), "--init-times", inits, "--output", str(store), "--no-progress"
+    again = _cli(
+        capsys,
+        "forecast",
+        str(trained_run),
+        "--init-times",
+        inits,
+        "--output",
+        str(store),
+        "--no-progress",
     )
-    assert "0 written now, 3 already there" in again.stdout
+    assert "0 written now, 3 already there" in again
 
     scores_path = tmp_path / "scores.nc"
-    _gmgclim(
-        "score", str(store), "--baselines", "persistence,climatology", "--output", str(scores_path)
+    out = _cli(
+        capsys,
+        "score",
+        str(store),
+        "--baselines",
+        "persistence,climatology",
+        "--output",
+        str(scores_path),
     )
+    assert "rmse" in out and "persistence" in out  # the console table
     scores = xr.open_dataset(scores_path)
     assert list(scores["model"].values) == ["gmg", "persistence", "climatology"]
     rmse = scores["2m_temperature"].sel(metric="rmse")
@@ -103,16 +137,16 @@ def test_train_forecast_score_plot(trained_run: Path, tmp_path: Path):
     assert sorted(table["lead_time_hours"].unique()) == [6.0, 12.0, 18.0, 24.0]
 
     maps = tmp_path / "maps.png"
-    _gmgclim("plot", "maps", str(store), "--lead-times", "6h,24h", "--output", str(maps))
+    _cli(capsys, "plot", "maps", str(store), "--lead-times", "6h,24h", "--output", str(maps))
     skill = tmp_path / "skill.png"
-    _gmgclim("plot", "skill", str(scores_path), "--output", str(skill))
+    _cli(capsys, "plot", "skill", str(scores_path), "--output", str(skill))
     for image in (maps, skill):
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert image.stat().st_size > 20_000, image
 
 
 @pytest.fixture
-def mock_radar_catalog(tmp_path: Path) -> dict:
+def mock_radar_catalog(tmp_path: Path, monkeypatch) -> Path:
     from gmgclim.testing import mock_radar_dataset
 
     radar = mock_radar_dataset(periods=14, ny=32, nx=40)
@@ -128,13 +162,15 @@ def mock_radar_catalog(tmp_path: Path) -> dict:
         "    variables: [precipitation_rate]\n"
         "    channels: [precip]\n"
     )
-    return {"GMGCLIM_CATALOGS": str(catalog)}
+    monkeypatch.setenv("GMGCLIM_CATALOGS", str(catalog))
+    return catalog
 
 
-def test_extrapolation_nowcast_and_radar_scores(mock_radar_catalog: dict, tmp_path: Path):
+def test_extrapolation_nowcast_and_radar_scores(mock_radar_catalog, tmp_path: Path, capsys):
     pytest.importorskip("cv2", reason="pysteps' Lucas-Kanade needs opencv-python-headless")
     store = tmp_path / "nowcast.zarr"
-    _gmgclim(
+    _cli(
+        capsys,
         "forecast",
         "mock-radar",
         "--model",
@@ -146,14 +182,14 @@ def test_extrapolation_nowcast_and_radar_scores(mock_radar_catalog: dict, tmp_pa
         "--output",
         str(store),
         "--no-progress",
-        env=mock_radar_catalog,
     )
     nowcast = xr.open_zarr(store)
     assert nowcast["precipitation_rate"].shape == (2, 3, 32, 40)
     assert nowcast["crs"].attrs["grid_mapping_name"] == "polar_stereographic"
 
     scores_path = tmp_path / "radar_scores.nc"
-    _gmgclim(
+    _cli(
+        capsys,
         "score",
         str(store),
         "--truth",
@@ -164,7 +200,6 @@ def test_extrapolation_nowcast_and_radar_scores(mock_radar_catalog: dict, tmp_pa
         "1,4",
         "--output",
         str(scores_path),
-        env=mock_radar_catalog,
     )
     scores = xr.open_dataset(scores_path)
     csi = scores["precipitation_rate_csi"].sel(threshold=4.0)

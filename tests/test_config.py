@@ -127,7 +127,13 @@ def test_good_recipe_round_trip(tmp_path):
         ({"output": {}}, "missing key 'output.dir'"),
         ({"training__scheduled_sampling": {"kind": "sometimes"}}, "scheduled_sampling.kind"),
         (
-            {"training__scheduled_sampling": {"kind": "reverse", "reverse_start_step": 9, "stop_step": 5}},
+            {
+                "training__scheduled_sampling": {
+                    "kind": "reverse",
+                    "reverse_start_step": 9,
+                    "stop_step": 5,
+                }
+            },
             "reverse_start_step (9) must be below stop_step (5)",
         ),
         ({"training__loss": {"nan_masked": True, "frames": "all"}}, "nan_masked"),
@@ -153,10 +159,10 @@ def test_missing_and_non_mapping_files(tmp_path):
     with pytest.raises(RecipeError, match="not found"):
         load_recipe(tmp_path / "nope.yaml")
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
-    with pytest.raises(RecipeError, match="list.yaml: a recipe is a mapping"):
+    with pytest.raises(RecipeError, match=r"list\.yaml: a recipe is a mapping"):
         load_recipe(tmp_path / "list.yaml")
     (tmp_path / "broken.yaml").write_text("data: [unclosed\n")
-    with pytest.raises(RecipeError, match="broken.yaml: not valid YAML"):
+    with pytest.raises(RecipeError, match=r"broken\.yaml: not valid YAML"):
         load_recipe(tmp_path / "broken.yaml")
 
 
@@ -209,8 +215,10 @@ def test_split_bounds_cover_their_period():
 
 
 def test_yaml_dates_and_datetimes_are_accepted(tmp_path):
-    text = yaml.safe_dump(GOOD).replace("'2019-03-21'", "2019-03-21").replace(
-        "'2019-03-24'", "2019-03-24 12:00:00"
+    text = (
+        yaml.safe_dump(GOOD)
+        .replace("'2019-03-21'", "2019-03-21")
+        .replace("'2019-03-24'", "2019-03-24 12:00:00")
     )
     path = tmp_path / "dates.yaml"
     path.write_text(text)

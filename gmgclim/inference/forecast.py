@@ -181,7 +181,7 @@ def _parse_step(step: Any) -> np.timedelta64:
 
 def _find_checkpoint_file(path: Path) -> Path:
     """A checkpoint file from a file path or a run directory (its best, else latest, checkpoint)."""
-    from gmgclim.training import checkpoint as ckpt_mod
+    import gmgclim.training.checkpoint as ckpt_mod
 
     if path.is_file():
         return path
@@ -221,7 +221,7 @@ def load_forecaster(model_or_checkpoint: Any, device: str = "cpu") -> Forecaster
             "gmgclim.inference.Forecaster(model, channels, input_steps, output_steps, step, mean, std)"
         )
     else:
-        from gmgclim.training import checkpoint as ckpt_mod
+        import gmgclim.training.checkpoint as ckpt_mod
 
         source = "<checkpoint object>"
         ckpt = model_or_checkpoint
@@ -482,6 +482,11 @@ def _plan(forecaster: Forecaster, dataset: Any, init_times: Any, split: Any) -> 
         "forecast_input_steps": f.input_steps,
         "forecast_step": _fmt_td(f.step),
         "forecast_recipe": json.dumps(f.recipe or {}, sort_keys=True, default=str),
+        "forecast_task": json.dumps(
+            {k: v for k, v in (f.task or {}).items() if k not in ("latitude", "longitude")},
+            sort_keys=True,
+            default=str,
+        ),
         "history": f"{pd.Timestamp.now(tz='UTC').isoformat(timespec='seconds')}: gmgclim forecast",
     }
     return _Plan(
@@ -949,6 +954,8 @@ def stream_to_zarr(
             _create_store(template, encoding, store)
     _barrier(world)
     written = _open_store(store)[WRITTEN_COORD].values.astype(bool)
+    # every rank must split the same pending list: nobody writes before all have read it
+    _barrier(world)
     pending = np.flatnonzero(~written)
     batches = _batches(pending, batch_size)[rank::world]
     n_mine = int(sum(len(b) for b in batches))

@@ -250,7 +250,7 @@ def build_model(checkpoint: Checkpoint | str | Path, map_location: str = "cpu") 
 
 def capture_rng_state() -> dict[str, Any]:
     """torch, CUDA, numpy and python RNG states as tensors and plain lists."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 (the legacy global state is what we save)
     py_version, py_internal, py_gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
@@ -274,7 +274,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.set_rng_state(state["torch"].cpu().to(torch.uint8))
     if "numpy" in state:
         s = state["numpy"]
-        np.random.set_state(
+        np.random.set_state(  # noqa: NPY002 (restores the legacy global state)
             (
                 s["kind"],
                 s["keys"].numpy().astype(np.uint32),

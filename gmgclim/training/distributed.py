@@ -9,7 +9,7 @@ environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``M
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import torch
@@ -23,6 +23,7 @@ __all__ = [
     "barrier",
     "cleanup_distributed",
     "setup_distributed",
+    "threads_per_process",
 ]
 
 
@@ -46,7 +47,7 @@ class DistInfo:
     world_size: int = 1
     local_rank: int = 0
     local_world_size: int = 1
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     distributed: bool = False
 
     @property
@@ -61,6 +62,19 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def threads_per_process(local_world_size: int) -> int:
+    """Intra-op threads for one of ``local_world_size`` processes on this node.
+
+    Processes on one node share its cores; oversubscribing them slows every process down (OpenMP
+    threads spin while they wait), so each gets ``cores // local_world_size``. The environment
+    variable ``GMGCLIM_NUM_THREADS`` overrides this (e.g. on a machine shared with other jobs).
+    """
+    override = os.environ.get("GMGCLIM_NUM_THREADS")
+    if override:
+        return max(1, int(override))
+    return max(1, available_cores() // max(local_world_size, 1))
 
 
 def _env_int(name: str, default: int) -> int:
@@ -94,8 +108,7 @@ def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistIn
         torch_device = torch.device("cuda", local_rank)
     else:
         torch_device = torch.device("cpu")
-    # Processes on one node share its cores; oversubscribing them slows every process down.
-    torch.set_num_threads(max(1, available_cores() // max(local_world_size, 1)))
+    torch.set_num_threads(threads_per_process(local_world_size))
     distributed = world_size > 1
     if distributed and not dist.is_initialized():
         dist.init_process_group(

@@ -74,6 +74,8 @@ from gmgclim.training.sampling import teacher_forcing_mask
 __all__ = ["ResumableDistributedSampler", "TrainingInterrupted", "prepare_task", "train"]
 
 STATS_NAME = "normalization.json"
+#: Data smaller than this is loaded into memory when ``data.in_memory`` is not set.
+IN_MEMORY_BYTES = 2**30
 
 
 class TrainingInterrupted(GmgclimError):
@@ -230,6 +232,9 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         "fill_nan": d.fill_nan,
     }
     ds = open_task_data(task, time=slice(first, last))
+    in_memory = d.in_memory if d.in_memory is not None else ds.nbytes < IN_MEMORY_BYTES
+    if in_memory:
+        ds = ds.load()  # small data: numpy slices instead of a decompressing file read per sample
     field_da = select_channels(ds, d.channels)
     spatial = _spatial_dims(field_da)
     height, width = (int(field_da.sizes[dim]) for dim in spatial)
@@ -264,7 +269,8 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         from gmgclim.metrics.weights import latitude_weights_wb1
 
         row_weights = torch.as_tensor(
-            np.asarray(latitude_weights_wb1(np.asarray(task["latitude"])).values), dtype=torch.float32
+            np.asarray(latitude_weights_wb1(np.asarray(task["latitude"])).values),
+            dtype=torch.float32,
         )
     std = np.asarray(stats.std, dtype=np.float64)
     return TaskData(
@@ -313,7 +319,9 @@ class _MetricsWriter:
             with open(self.csv_path, newline="") as fh:
                 rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
             with open(self.csv_path, "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=["step", "epoch", "split", "metric", "value"])
+                writer = csv.DictWriter(
+                    fh, fieldnames=["step", "epoch", "split", "metric", "value"]
+                )
                 writer.writeheader()
                 writer.writerows(rows)
         else:
@@ -330,7 +338,9 @@ class _MetricsWriter:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=resume_step + 1)
+                self.tb = SummaryWriter(
+                    log_dir=str(run_dir / "tensorboard"), purge_step=resume_step + 1
+                )
             except ImportError:  # tensorboard not installed: CSV/JSONL only
                 self.tb = None
 
@@ -378,7 +388,7 @@ def _seed_everything(seed: int) -> None:
     import random
 
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds the legacy global state for third parties)
     torch.manual_seed(seed)
 
 
@@ -596,7 +606,10 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
 
         bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", mininterval=1.0)
 
-    loader_kwargs: dict[str, Any] = {"num_workers": t.num_workers, "pin_memory": info.device.type == "cuda"}
+    loader_kwargs: dict[str, Any] = {
+        "num_workers": t.num_workers,
+        "pin_memory": info.device.type == "cuda",
+    }
     if t.num_workers > 0:
         loader_kwargs["prefetch_factor"] = 4
 
@@ -622,7 +635,9 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
             )
         if improved:
             save(best_path)
-        return t.early_stopping_patience is not None and bad_validations >= t.early_stopping_patience
+        return (
+            t.early_stopping_patience is not None and bad_validations >= t.early_stopping_patience
+        )
 
     ddp_model.train()
     window_loss = torch.zeros(2, dtype=torch.float64)  # loss sum, count since last log
@@ -707,7 +722,9 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
                     writer.write(step, epoch, "train", values)
                 if bar is not None:
                     bar.set_postfix(
-                        loss=f"{train_loss:.4f}", lr=f"{lr:.2e}", samples_s=f"{values['samples_per_s']:.1f}"
+                        loss=f"{train_loss:.4f}",
+                        lr=f"{lr:.2e}",
+                        samples_s=f"{values['samples_per_s']:.1f}",
                     )
                 window_loss.zero_()
                 window_time = {"data": 0.0, "step": 0.0, "samples": 0}
@@ -738,7 +755,10 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
     if writer is not None:
         writer.close()
     if info.is_main and stopped_early:
-        print(f"early stopping at step {step}: no improvement in {bad_validations} validations", file=sys.stderr)
+        print(
+            f"early stopping at step {step}: no improvement in {bad_validations} validations",
+            file=sys.stderr,
+        )
     return run_dir
 
 

@@ -137,6 +137,8 @@ def teacher_forcing_mask(
         )
         frames = (draws < thresholds).float()
     else:
-        raise ValueError(f"scheduled_sampling.kind must be none, standard or reverse: {config.kind}")
+        raise ValueError(
+            f"scheduled_sampling.kind must be none, standard or reverse: {config.kind}"
+        )
     local = frames[rank::world_size]
     return local[:, :, None, None, None].expand(-1, -1, 1, height, width).contiguous()

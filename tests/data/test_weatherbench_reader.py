@@ -19,7 +19,9 @@ def test_wb1_canonical_values(wb1_root):
     assert ds["temperature"].dims == ("time", "level", "latitude", "longitude")
     assert ds.sizes["time"] == 366 * 4 + 365 * 4  # 2000 is a leap year, 6-hourly
     assert np.all(np.diff(ds["latitude"].values) > 0)  # the files were written north -> south
-    assert ds["temperature"].chunks[0] == (1464, 1460)  # one dask chunk per file (year)
+    assert ds["temperature"].chunks[0][:2] == (168, 168)  # default: one week of hourly steps
+    per_file = weatherbench.open_weatherbench1(wb1_root, channels=["t2m"], chunks={})
+    assert per_file["2m_temperature"].chunks[0] == (1464, 1460)  # one chunk per file (year)
     # value formula of gmgclim.testing: base + 0.001 h + 0.1 lat_index(from south) + 0.01 lon_index
     t = ds["temperature"].sel(level=850).isel(time=1500, latitude=2, longitude=5).values
     assert t == testing.field_value(250.85, 1500 * 6, 2, 5)

@@ -72,12 +72,12 @@ def test_zarr_writer_resumes_and_matches_in_memory(tmp_path):
 
 
 def test_extrapolation_beats_persistence_on_real_knmi_radar():
-    """Real-data skill: CSI at 30 min and 0.5 mm/h, pooled over 3 init times of the KNMI event."""
+    """Real-data skill: CSI at 30 min and 0.5 mm/h, pooled over 2 init times (~0.5 M pixels each) of the KNMI event."""
     from gmgclim.data.catalog import open_entry
     from gmgclim.metrics import contingency_table, csi, persistence_forecast
 
     truth = open_entry("knmi-radar")[["precipitation_rate", "crs"]]
-    inits = truth["time"].values[[25, 50, 70]]
+    inits = truth["time"].values[[35, 65]]
     leads = np.arange(1, 7) * FIVE_MIN
     fc = extrapolation_forecast(truth, inits, leads, input_steps=3)
     observed = truth["precipitation_rate"]

@@ -1,4 +1,4 @@
-"""Tiny model configs shared by the model tests."""
+"""Shared fixtures of the model tests."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ import torch
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_threads():
+def _seed_and_single_thread():
+    """Seed torch and run single-threaded.
+
+    The models' tiny test sizes gain nothing from threads, and on a busy 2-core machine
+    oversubscribed OpenMP threads make them 20x slower.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     yield
+    torch.set_num_threads(threads)

@@ -129,37 +129,44 @@ def test_gradients_reach_every_parameter(layer_norm):
     x = torch.randn(2, 3, 2, 16, 16)
     y = torch.randn(2, 3, 2, 16, 16)
     mask = torch.rand(2, 2, 1, 16, 16)
-    pred = model(x, y, mask)
-    F.mse_loss(pred, torch.cat([x, y], 1)[:, 1:]).backward()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    # Two steps: the MotionGRU output conv starts at zero (as in the reference), which blocks
+    # the reset gate's gradient until the first update has moved it.
+    for _ in range(2):
+        opt.zero_grad(set_to_none=True)
+        pred = model(x, y, mask)
+        F.mse_loss(pred, torch.cat([x, y], 1)[:, 1:]).backward()
+        opt.step()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     zero = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.any()]
     assert not missing, missing
     assert not zero, zero
 
 
-def moving_blob(steps: int, size: int = 16) -> torch.Tensor:
+def moving_blob(steps: int, size: int) -> torch.Tensor:
     """A Gaussian blob moving one cell right and down per frame: (1, steps, 1, size, size)."""
     yy, xx = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
-    frames = [torch.exp(-((yy - 4 - t) ** 2 + (xx - 3 - t) ** 2) / 4.0) for t in range(steps)]
+    frames = [torch.exp(-((yy - 3 - t) ** 2 + (xx - 2 - t) ** 2) / 3.0) for t in range(steps)]
     return torch.stack(frames)[None, :, None]
 
 
 def test_tiny_gmg_overfits_a_moving_blob():
-    cfg = GMGConfig(1, 16, 16, 3, 3, patch_size=2, num_hidden=(16, 16), att_hidden=8, filter_size=3)
+    cfg = GMGConfig(1, 12, 12, 2, 2, patch_size=2, num_hidden=(8, 8), att_hidden=4, filter_size=3)
     model = GMG(cfg)
-    seq = moving_blob(6)
-    x, y = seq[:, :3], seq[:, 3:]
+    seq = moving_blob(4, 12)
+    x, y = seq[:, :2], seq[:, 2:]
     truth = seq[:, 1:]
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    ones = torch.ones(1, 2, 1, 16, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    ones = torch.ones(1, 1, 1, 12, 12)
     losses = []
-    for _ in range(80):
+    for _ in range(30):
         opt.zero_grad()
         loss = F.mse_loss(model(x, y, ones), truth)
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert min(losses[-5:]) < losses[0] / 10, (losses[0], losses[-5:])
+    # The untrained model predicts ~0, so losses[0] is about the blob's mean square.
+    assert min(losses[-3:]) < losses[0] / 10, (losses[0], losses[-3:])
 
 
 def test_teacher_forcing_masks():

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def tiny_recipe(run_dir: Path, **training) -> dict:
             "name": "gmg",
             "config": {
                 "patch_size": 2,
-                "num_hidden": [8, 8],
+                "num_hidden": [8],
                 "filter_size": 3,
                 "att_hidden": 4,
                 "multiscale_kernels": [1, 3],
@@ -75,10 +76,20 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["OMP_NUM_THREADS"] = "1"
+    env["GMGCLIM_NUM_THREADS"] = "1"
     return env
 
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(monkeypatch):
+    """One intra-op thread: tiny models gain nothing from more, and a busy machine loses a lot."""
+    monkeypatch.setenv("GMGCLIM_NUM_THREADS", "1")
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -66,4 +66,6 @@ def test_shape_mismatch_is_reported():
         weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 2, 1, 2, 2))
     with pytest.raises(ValueError, match="row weights"):
         weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2), torch.ones(3))
-    assert math.isfinite(weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2)).item())
+    assert math.isfinite(
+        weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2)).item()
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -15,7 +16,11 @@ from gmgclim.training.optim import build_optimizer, lr_at_step, set_lr
 
 def _lr(step, schedule, warmup=10, total=110, floor=0.0):
     return lr_at_step(
-        step, base_lr=1.0, schedule=schedule, warmup_steps=warmup, total_steps=total,
+        step,
+        base_lr=1.0,
+        schedule=schedule,
+        warmup_steps=warmup,
+        total_steps=total,
         min_lr_ratio=floor,
     )
 
@@ -35,7 +40,7 @@ def test_cosine_decays_to_floor():
     assert _lr(110, "cosine", floor=0.2) == pytest.approx(0.2)
     assert _lr(500, "cosine") == pytest.approx(0.0)
     values = [_lr(s, "cosine") for s in range(10, 111)]
-    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(values))
 
 
 def test_onecycle_rises_then_falls():
@@ -77,7 +82,9 @@ def test_param_groups_multipliers_and_decay():
 
 
 def test_first_matching_pattern_wins():
-    optimizer = build_optimizer(_Tiny(), _config(lr_multipliers={"head.weight": 3.0, "head.*": 0.5}))
+    optimizer = build_optimizer(
+        _Tiny(), _config(lr_multipliers={"head.weight": 3.0, "head.*": 0.5})
+    )
     mults = sorted(g["lr_multiplier"] for g in optimizer.param_groups)
     assert mults == [0.5, 1.0, 1.0, 3.0]
 
