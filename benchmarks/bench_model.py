@@ -24,6 +24,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,13 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from gmgclim.models import GMG, GMGConfig
+
+_START = time.perf_counter()
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the JSON result goes to stdout)."""
+    print(f"[{time.perf_counter() - _START:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def native_bf16(device: str) -> bool:
@@ -175,6 +183,7 @@ def conv_peak(
 def measure(
     cfg: GMGConfig, batch: int, device: str, bf16: bool, repeats: int, memory: bool = False
 ) -> dict[str, Any]:
+    log(f"measure bf16={bf16} num_hidden={cfg.num_hidden} batch={batch}")
     torch.manual_seed(0)
     model = GMG(cfg).to(device)
     data = make_batch(cfg, batch, device)
@@ -246,6 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "parameters": sum(p.numel() for p in GMG(cfg).parameters()),
         "note": "wall-clock figures on a shared machine are noisy; ratios are within one run",
     }
+    log("plain-conv peaks")
     peak32 = conv_peak(cfg, batch, device, False, repeats)
     peak16 = conv_peak(cfg, batch, device, True, repeats)
     result["conv5x5_peak_fp32"] = peak32
@@ -285,6 +295,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bf16["inference_gflops_per_s"] / peak16["forward_gflops_per_s"]
     )
 
+    log("channels_last")
     # channels_last: same model and data, weights and activations in NHWC.
     torch.manual_seed(0)
     model = GMG(cfg).to(device).to(memory_format=torch.channels_last)
@@ -294,6 +305,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["channels_last_fp32_inference_s"] = timed(infer, repeats, device)
 
     if args.compile:
+        log("torch.compile")
         torch.manual_seed(0)
         model = GMG(cfg).to(device)
         compiled = torch.compile(model)

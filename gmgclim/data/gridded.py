@@ -211,12 +211,25 @@ def open_zarr(
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*consolidated metadata.*")
-            ds = xr.open_zarr(
-                str(location),
-                storage_options=storage_options if is_url else None,
-                chunks=None if not dask else ({} if chunks is None else chunks),
-                consolidated=None,
-            )
+            if dask:
+                ds = xr.open_zarr(
+                    str(location),
+                    storage_options=storage_options if is_url else None,
+                    chunks={} if chunks is None else chunks,
+                    consolidated=None,
+                )
+            else:
+                # cache=False: xarray's in-memory cache would load whole variables on first use
+                ds = xr.open_dataset(
+                    str(location),
+                    engine="zarr",
+                    chunks=None,
+                    cache=False,
+                    backend_kwargs={
+                        "consolidated": None,
+                        "storage_options": storage_options if is_url else None,
+                    },
+                )
     except Exception as exc:
         hint = "remote stores need a network and gcsfs/s3fs (pip install gmgclim[cloud])"
         raise DataError(f"cannot open zarr store {location}: {exc}", hint=hint) from exc
