@@ -100,16 +100,17 @@ def measure(root: Path, years: int, mode: str, batches: int, workers: int, batch
     sampler.start()
     t0 = time.perf_counter()
     years_list = range(FIRST_YEAR, FIRST_YEAR + years)
-    ds = open_weatherbench1(root, channels=channels, years=years_list)
+    if mode == "zarr":
+        ds = open_zarr(str(root.parent / f"prepared_{years}y.zarr"), dask=False)
+    else:
+        ds = open_weatherbench1(root, channels=channels, years=years_list)
     if mode == "prepare":
         store = root.parent / f"prepared_{years}y.zarr"
         if not store.exists():
             prepare_zarr(ds, store, time_chunk=48)
         stop.set()
         return {"prepare_s": round(time.perf_counter() - t0, 1)}
-    if mode == "zarr":
-        ds = open_zarr(str(root.parent / f"prepared_{years}y.zarr"), dask=False)
-    elif mode == "eager":
+    if mode == "eager":
         ds = ds.load()
     open_s = time.perf_counter() - t0
     tw = time.perf_counter()

@@ -201,3 +201,31 @@ def test_cli_reports_recipe_errors_in_one_line(tmp_path, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "quickstart.yaml" in err and "'training.lr'" in err
+
+
+def test_bf16_autocast_on_cpu(tiny):
+    run_dir = train(
+        load_recipe(tiny("bf16", max_steps=2, warmup_steps=0, precision="bf16")), progress=False
+    )
+    ckpt = load_checkpoint(run_dir)
+    assert ckpt.step == 2
+    # parameters stay float32 under autocast, and training produced finite weights
+    assert all(v.dtype == torch.float32 for v in ckpt.model_state.values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in ckpt.model_state.values() if v.is_floating_point())
+
+
+def test_lr_multipliers_and_reverse_sampling_run(tiny):
+    run_dir = train(
+        load_recipe(
+            tiny(
+                "groups",
+                max_steps=2,
+                warmup_steps=0,
+                lr_multipliers={"cells.*": 0.5},
+                scheduled_sampling={"kind": "reverse", "reverse_start_step": 1, "stop_step": 2},
+            )
+        ),
+        progress=False,
+    )
+    groups = load_checkpoint(run_dir).optimizer_state["param_groups"]
+    assert sorted({g["lr_multiplier"] for g in groups}) == [0.5, 1.0]
