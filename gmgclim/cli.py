@@ -178,9 +178,10 @@ def _open_truth(fc, entry: str | None, time=None):
         )
     channels = json.loads(fc.attrs.get("forecast_channels") or "null") or data.get("channels")
     grid = data.get("grid") or {}
-    if channels and any(grid.get(k) for k in ("crop", "coarsen", "target_grid")):
+    if channels:
+        # the same path as training, so the truth's grid (and cell order) is the forecast's
         return open_task_data({"entry": entry, "channels": channels, "grid": grid}, time=time)
-    return open_entry(entry, channels=channels, time=time)
+    return open_entry(entry, time=time)
 
 
 def _truth_period(fc, before_steps: int = 0):

@@ -326,7 +326,8 @@ def _open_dataset(dataset: Any, forecaster: Forecaster) -> xr.Dataset:
                 from gmgclim.data.gridded import regrid
 
                 dataset = regrid(dataset, shape=shape)
-        return apply_grid(dataset, grid) if (grid.get("crop") or grid.get("coarsen")) else dataset
+        # always, so a box crossing 0 E is made contiguous exactly as training saw it
+        return apply_grid(dataset, grid)
     entry = dataset if isinstance(dataset, str) else forecaster.entry
     if entry is None:
         raise DataError(

@@ -54,10 +54,9 @@ def animate_forecast(
     Path
         ``path``.
     """
-    import matplotlib
+    from gmgclim.plotting._pyplot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib import animation
 
     configure_cartopy_offline()

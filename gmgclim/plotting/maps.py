@@ -19,17 +19,13 @@ import xarray as xr
 from gmgclim.errors import DataError
 from gmgclim.metrics.alignment import lead_hours
 from gmgclim.plotting._cartopy import check_resolution, configure_cartopy_offline
+from gmgclim.plotting._pyplot import pyplot
 
 PROJECTIONS = ("auto", "robinson", "platecarree")
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def select_field(

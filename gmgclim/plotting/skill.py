@@ -75,10 +75,9 @@ def plot_skill_curves(
     Path
         ``path``.
     """
-    import matplotlib
+    from gmgclim.plotting._pyplot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if level is not None and "level" in scores.dims:
         scores = scores.sel(level=level)
