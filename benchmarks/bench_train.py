@@ -9,7 +9,8 @@ Configurations
 - ``quickstart``: recipes/quickstart.yaml as shipped (bundled ERA5 UK sample).
 - ``weatherbench_t850``: recipes/weatherbench_t850.yaml (GMG reference config, 31 M parameters,
   32 x 64, 4 -> 20 frames) on a mock WeatherBench 1 tree written by ``gmgclim.testing`` (the real data
-  is not bundled), fp32 on CPU, batch 1 per process.
+  is not bundled), fp32 on CPU, batch 1 per process; a step takes minutes on a 2-core CPU, so
+  ``--wb-steps`` is small and ``--configs quickstart`` skips it.
 
 Prints a table and writes it to /work/notes/bench_train.txt (``--output`` to change).
 Usage: ``python benchmarks/bench_train.py [--steps N] [--procs 1 2] [--configs quickstart ...]``
@@ -32,7 +33,21 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _configs(tmp: Path, steps: int) -> dict[str, tuple[str, list[str], dict[str, str]]]:
+def _common(steps: int) -> list[str]:
+    return [
+        f"training.max_steps={steps}",
+        "training.warmup_steps=0",
+        "training.log_every=1",
+        f"training.checkpoint_every={steps}",
+        f"training.validate_every={steps}",
+        "training.validate_batches=1",
+        "training.early_stopping_patience=null",
+    ]
+
+
+def _configs(
+    tmp: Path, steps: int, wb_steps: int
+) -> dict[str, tuple[str, list[str], dict[str, str]]]:
     from gmgclim.testing import write_mock_weatherbench1
 
     wb_root = tmp / "data" / "weatherbench1" / "5.625deg"
@@ -45,21 +60,12 @@ def _configs(tmp: Path, steps: int) -> dict[str, tuple[str, list[str], dict[str,
             n_lat=32,
             n_lon=64,
         )
-    common = [
-        f"training.max_steps={steps}",
-        "training.warmup_steps=0",
-        "training.log_every=1",
-        f"training.checkpoint_every={steps}",
-        f"training.validate_every={steps}",
-        "training.validate_batches=1",
-        "training.early_stopping_patience=null",
-    ]
     return {
-        "quickstart": ("recipes/quickstart.yaml", common, {}),
+        "quickstart": ("recipes/quickstart.yaml", _common(steps), {}),
         "weatherbench_t850": (
             "recipes/weatherbench_t850.yaml",
             [
-                *common,
+                *_common(wb_steps),
                 "training.batch_size=1",
                 "training.precision=fp32",
                 "training.device=cpu",
@@ -106,7 +112,7 @@ def _run(
             if row["split"] == "train":
                 rows.setdefault(int(row["step"]), {})[row["metric"]] = float(row["value"])
     steps = sorted(rows)
-    kept = steps[min(2, len(steps) - 1) :]  # drop warm-up steps
+    kept = steps[min(2 if len(steps) > 3 else 1, len(steps) - 1) :]  # drop warm-up steps
     seconds = sum(1.0 / rows[s]["samples_per_s"] for s in kept)  # one global batch per step
     samples = len(kept)
     per_step = seconds / samples
@@ -128,7 +134,10 @@ def _run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=12, help="steps per quickstart run")
+    parser.add_argument(
+        "--wb-steps", type=int, default=3, help="steps per WeatherBench run (minutes each on CPU)"
+    )
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--configs", nargs="+", default=["quickstart", "weatherbench_t850"])
     parser.add_argument("--output", default="/work/notes/bench_train.txt")
@@ -136,7 +145,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        configs = _configs(tmp, args.steps)
+        configs = _configs(tmp, args.steps, args.wb_steps)
         for name in args.configs:
             recipe, overrides, env = configs[name]
             for procs in args.procs:
@@ -151,7 +160,8 @@ def main() -> None:
     load = os.getloadavg()
     header = (
         f"bench_train: {platform.node()} {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"CPU fp32, {args.steps} steps per run (first 2 dropped), load average {load[0]:.1f} "
+        f"CPU fp32, {args.steps} (quickstart) / {args.wb_steps} (WeatherBench) steps per run, "
+        f"first 1-2 dropped as warm-up, load average {load[0]:.1f} "
         f"at the end, GMGCLIM_NUM_THREADS={os.environ.get('GMGCLIM_NUM_THREADS', 'unset')}"
     )
     lines = [header, "config              procs  global_batch  samples/s  s/step  data_wait_%"]

@@ -404,6 +404,10 @@ class TrainingConfig(_Strict):
         Optimiser steps between metric rows in ``metrics.csv``.
     device : {"auto", "cpu", "cuda"}
         ``auto`` picks CUDA when available.
+    threads_per_process : int, optional
+        Intra-op CPU threads per process; None gives each of the processes on a node an equal
+        share of its cores. Small models run fastest with 1 (their convolutions are too small to
+        split). The environment variable ``GMGCLIM_NUM_THREADS`` overrides both.
     """
 
     max_steps: Annotated[int, Field(ge=1)] | None = None
@@ -427,6 +431,7 @@ class TrainingConfig(_Strict):
     num_workers: Annotated[int, Field(ge=0)] = 0
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads_per_process: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _length(self) -> TrainingConfig:

@@ -64,16 +64,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_process(local_world_size: int) -> int:
+def threads_per_process(local_world_size: int, requested: int | None = None) -> int:
     """Intra-op threads for one of ``local_world_size`` processes on this node.
 
     Processes on one node share its cores; oversubscribing them slows every process down (OpenMP
-    threads spin while they wait), so each gets ``cores // local_world_size``. The environment
-    variable ``GMGCLIM_NUM_THREADS`` overrides this (e.g. on a machine shared with other jobs).
+    threads spin while they wait), so each gets ``cores // local_world_size`` unless ``requested``
+    (the recipe's ``training.threads_per_process``) says otherwise. The environment variable
+    ``GMGCLIM_NUM_THREADS`` overrides both (e.g. on a machine shared with other jobs).
     """
     override = os.environ.get("GMGCLIM_NUM_THREADS")
     if override:
         return max(1, int(override))
+    if requested is not None:
+        return max(1, int(requested))
     return max(1, available_cores() // max(local_world_size, 1))
 
 
@@ -82,7 +85,9 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
-def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistInfo:
+def setup_distributed(
+    device: str = "auto", timeout_s: float = 1800.0, threads: int | None = None
+) -> DistInfo:
     """Read the torchrun environment, pick the device, set threads and init the process group.
 
     Parameters
@@ -91,6 +96,8 @@ def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistIn
         ``auto`` uses CUDA when available.
     timeout_s : float
         Collective timeout for the process group.
+    threads : int, optional
+        Intra-op threads (see :func:`threads_per_process`).
 
     Returns
     -------
@@ -108,7 +115,7 @@ def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistIn
         torch_device = torch.device("cuda", local_rank)
     else:
         torch_device = torch.device("cpu")
-    torch.set_num_threads(threads_per_process(local_world_size))
+    torch.set_num_threads(threads_per_process(local_world_size, threads))
     distributed = world_size > 1
     if distributed and not dist.is_initialized():
         dist.init_process_group(

@@ -469,7 +469,7 @@ def train(
     """
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides=overrides)
-    info = setup_distributed(recipe.training.device)
+    info = setup_distributed(recipe.training.device, threads=recipe.training.threads_per_process)
     try:
         return _train(recipe, info, progress)
     finally:

@@ -31,8 +31,10 @@ def test_threads_split_cores_between_local_processes(monkeypatch):
     assert threads_per_process(1) == cores
     assert threads_per_process(2) == max(1, cores // 2)
     assert threads_per_process(4 * cores) == 1
+    assert threads_per_process(2, requested=1) == 1
     monkeypatch.setenv("GMGCLIM_NUM_THREADS", "3")
     assert threads_per_process(2) == 3
+    assert threads_per_process(2, requested=1) == 3
 
 
 def test_sampler_resumes_mid_epoch():
