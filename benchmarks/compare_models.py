@@ -1,8 +1,8 @@
 """GMG against the recurrent baselines and the reference forecasts, on equal terms.
 
-Trains each model (``gmg``, ``convlstm``, ``predrnn``, ``motionrnn``) on each bundled sample with the
-same budget (the same ``training.max_steps``; the steps and the wall time are printed), forecasts the
-test split to zarr (:func:`gmgclim.inference.write_forecast_zarr`), scores it with
+Trains each model (``gmg``, ``convlstm``, ``predrnn``, ``motionrnn``) on each bundled sample with
+the same budget (the same ``training.max_steps``; the steps and the wall time are printed),
+forecasts the test split to zarr (:func:`gmgclim.inference.write_forecast_zarr`), scores it with
 :mod:`gmgclim.metrics` and prints tables of scores per lead time.
 
 Datasets
@@ -16,17 +16,20 @@ Datasets
 - ``radar``: recipes/radar_knmi.yaml with the model section swapped for the baseline's quickstart
   model at the radar recipe's patch size: KNMI precipitation rate, 5-minute frames, test
   06:20-07:35 UTC. CSI at 0.5 and 1 mm/h and RMSE (no-data cells left out) against persistence and
-  pysteps optical-flow extrapolation (:func:`gmgclim.inference.extrapolation_forecast`; its pixels
-  advected from outside the domain are NaN and left out of its own scores, as ``gmgclim score`` does).
+  pysteps optical-flow extrapolation (:func:`gmgclim.inference.extrapolation_forecast`; its
+  pixels advected from outside the domain are NaN and left out of its own scores, as
+  ``gmgclim score`` does).
 
-Models train one after the other with ``--threads`` intra-op threads (``GMGCLIM_NUM_THREADS``, which
-the trainer reads; 1 by default: on a shared 2-core machine a second thread mostly spins). Runs go to
-``--out/<dataset>/<model>``; a finished run with the same number of steps is reused (its recorded wall
-time is printed, marked "reused"), an unfinished one is trained again from scratch. The tables are
-printed and written to ``--out/tables.txt`` (and ``--tables``) after each dataset.
+Models train one after the other with ``--threads`` intra-op threads (``GMGCLIM_NUM_THREADS``,
+which the trainer reads; 1 by default: on a shared 2-core machine a second thread mostly spins).
+Runs go to ``--out/<dataset>/<model>``; a finished run of the same recipe is reused (its recorded
+wall time is printed, marked "reused"), an unfinished one or one of another recipe is trained
+again from scratch. The tables are printed and written to ``--out/tables.txt`` (and ``--tables``)
+after each dataset.
 
 Usage: ``python benchmarks/compare_models.py [--steps N | --steps quickstart=300 radar=100]
-[--models gmg convlstm ...] [--datasets quickstart radar] [--out DIR] [--threads 1] [--tables FILE]``
+[--models gmg convlstm ...] [--datasets quickstart radar] [--out DIR] [--threads 1]
+[--tables FILE]``
 """
 
 from __future__ import annotations
@@ -144,26 +147,24 @@ def recipe_for(spec: DatasetSpec, model: str, steps: int | None, run_dir: Path):
 
 def train_model(spec: DatasetSpec, model: str, steps: int | None, out: Path) -> RunResult:
     """Train (or reuse a finished run of) ``model`` on ``spec``; time the training call."""
-    from gmgclim.training import find_checkpoint, load_checkpoint, train
+    from gmgclim.training import build_model, find_checkpoint, load_checkpoint, train
 
     run_dir = out / spec.name / model
     recipe = recipe_for(spec, model, steps, run_dir)
-    want_steps = recipe.training.max_steps
     timing_path = run_dir / TIMING_NAME
-    reused = False
-    if timing_path.is_file() and json.loads(timing_path.read_text()).get("steps") == want_steps:
-        wall_s = float(json.loads(timing_path.read_text())["wall_s"])
-        reused = True
+    previous = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+    reused = previous.get("recipe") == recipe.to_dict()
+    if reused:
+        wall_s = float(previous["wall_s"])
     else:
-        if run_dir.exists():  # an unfinished or differently sized run: start again
+        if run_dir.exists():  # an unfinished run or another recipe: start again
             shutil.rmtree(run_dir)
         tick = time.perf_counter()
         train(recipe, progress=False)
         wall_s = time.perf_counter() - tick
+        timing_path.write_text(json.dumps({"recipe": recipe.to_dict(), "wall_s": wall_s}))
     latest = load_checkpoint(find_checkpoint(run_dir, "latest"))
-    if not reused:
-        timing_path.write_text(json.dumps({"steps": int(latest.step), "wall_s": wall_s}))
-    parameters = sum(int(v.numel()) for v in latest.model_state.values())
+    parameters = sum(p.numel() for p in build_model(latest).parameters())
     return RunResult(
         model=model,
         run_dir=run_dir,
@@ -317,7 +318,7 @@ def format_scores(spec: DatasetSpec, result: dict) -> str:
 
 
 def parse_steps(items: list[str], datasets: list[str]) -> dict[str, int | None]:
-    """``["300"]`` or ``["quickstart=300", "radar=100"]`` -> max_steps per dataset (None: recipe's)."""
+    """Max steps per dataset (None: the recipe's) from ``["300"]`` or ``["radar=100", ...]``."""
     steps: dict[str, int | None] = dict.fromkeys(datasets)
     for item in items:
         name, sep, value = item.rpartition("=")

@@ -1,4 +1,4 @@
-"""The baseline recipes (ConvLSTM, PredRNN, MotionRNN): they load, build, match GMG's task and train.
+"""Baseline recipes (ConvLSTM, PredRNN, MotionRNN): they load, build, match GMG's task and train.
 
 The WeatherBench ones must reproduce the public parameter counts at the t2m 5.625 deg config
 (issue 6): ConvLSTM 14,928,384 and PredRNN 23,568,384 as OpenSTL's code counts them, MotionRNN
