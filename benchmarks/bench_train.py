@@ -12,7 +12,7 @@ Configurations
   is not bundled), fp32 on CPU, batch 1 per process; a step takes minutes on a 2-core CPU, so
   ``--wb-steps`` is small and ``--configs quickstart`` skips it.
 
-Prints a table and writes it to /work/notes/bench_train.txt (``--output`` to change).
+Prints a table (``--output FILE`` also writes it to a file).
 Usage: ``python benchmarks/bench_train.py [--steps N] [--procs 1 2] [--configs quickstart ...]``
 """
 
@@ -140,7 +140,7 @@ def main() -> None:
     )
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--configs", nargs="+", default=["quickstart", "weatherbench_t850"])
-    parser.add_argument("--output", default="/work/notes/bench_train.txt")
+    parser.add_argument("--output", default=None, help="also write the table to this file")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -172,8 +172,9 @@ def main() -> None:
         )
     text = "\n".join(lines) + "\n"
     print(text)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(text)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """GMG: Global Focus and Motion Guided video prediction (Du et al., TCSVT 2026).
 
-See ``/work/shared/GMG_SPEC.md`` for the computation; this is a plain ``nn.Module`` with sizes
+See the paper (arXiv 2503.11297) for the computation; this is a plain ``nn.Module`` with sizes
 from :class:`GMGConfig`. States start at zero (deterministic), the global growth's tau is the
 recurrent step index, and every spatial operation can wrap in longitude.
 """
