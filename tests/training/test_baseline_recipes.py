@@ -8,16 +8,17 @@ the meta device, so no memory is allocated and the check takes well under a seco
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
-from conftest import REPO
 
 from gmgclim.config import load_recipe
 from gmgclim.models import get_model
 from gmgclim.training import load_checkpoint, train
 from gmgclim.training.loop import build_model_config
 
-RECIPES = REPO / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 BASELINES = ("convlstm", "predrnn", "motionrnn")
 WEATHERBENCH_COUNTS = {
     "gmg": 31_159_149,
