@@ -10,7 +10,7 @@ from torch import nn
 
 from gmgclim.models.layers.padding import GridConv2d
 from gmgclim.models.layers.st_lstm import maybe_layer_norm
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster
+from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, zero_states
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,7 @@ class ConvLSTM(RecurrentForecaster):
 
     def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
         """Zero h and c per layer, (B, N_i, h, w)."""
-        h, w = self.config.patch_grid
-        return {
-            key: [torch.zeros(batch, n, h, w, device=device) for n in self.config.num_hidden]
-            for key in ("h", "c")
-        }
+        return zero_states(batch, device, self.config.patch_grid, list(self.config.num_hidden))
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any

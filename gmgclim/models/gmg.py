@@ -15,7 +15,13 @@ from torch import nn
 
 from gmgclim.models.layers.gmg_cell import GMGCell
 from gmgclim.models.layers.motion import MotionBranch
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, require_int, require_odd
+from gmgclim.models.recurrent import (
+    RecurrentConfig,
+    RecurrentForecaster,
+    require_int,
+    require_odd,
+    zero_states,
+)
 
 
 @dataclass(frozen=True)
@@ -140,20 +146,15 @@ class GMG(RecurrentForecaster):
     def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
         """Zero states: h, c per layer (B, N, h, w); memory; offsets and means (B, 2k^2, h/2, w/2)."""
         cfg = self.config
-        h, w = cfg.patch_grid
         n = cfg.num_hidden[0]
-        k2 = 2 * cfg.motion_neighbourhood**2
-
-        def zeros(c: int, y: int, x: int) -> torch.Tensor:
-            return torch.zeros(batch, c, y, x, device=device)
-
-        return {
-            "h": [zeros(n, h, w) for _ in cfg.num_hidden],
-            "c": [zeros(n, h, w) for _ in cfg.num_hidden],
-            "m": zeros(n, h, w),
-            "offset": [zeros(k2, h // 2, w // 2) for _ in self.branches],
-            "mean": [zeros(k2, h // 2, w // 2) for _ in self.branches],
-        }
+        return zero_states(
+            batch,
+            device,
+            cfg.patch_grid,
+            [n] * len(cfg.num_hidden),
+            memory=n,
+            motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),
+        )
 
     def prepare(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Merged input-conv weights of every cell, built once per forward pass."""

@@ -15,7 +15,13 @@ from torch import nn
 
 from gmgclim.models.layers.motion import MotionBranch
 from gmgclim.models.layers.st_lstm import STLSTMCell
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, require_int, require_odd
+from gmgclim.models.recurrent import (
+    RecurrentConfig,
+    RecurrentForecaster,
+    require_int,
+    require_odd,
+    zero_states,
+)
 
 
 @dataclass(frozen=True)
@@ -97,20 +103,15 @@ class MotionRNN(RecurrentForecaster):
     def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
         """Zero states as in GMG (h, c, memory; offsets and means on the half grid)."""
         cfg = self.config
-        h, w = cfg.patch_grid
         n = cfg.num_hidden[0]
-        k2 = 2 * cfg.motion_neighbourhood**2
-
-        def zeros(c: int, y: int, x: int) -> torch.Tensor:
-            return torch.zeros(batch, c, y, x, device=device)
-
-        return {
-            "h": [zeros(n, h, w) for _ in self.cells],
-            "c": [zeros(n, h, w) for _ in self.cells],
-            "m": zeros(n, h, w),
-            "offset": [zeros(k2, h // 2, w // 2) for _ in self.branches],
-            "mean": [zeros(k2, h // 2, w // 2) for _ in self.branches],
-        }
+        return zero_states(
+            batch,
+            device,
+            cfg.patch_grid,
+            [n] * len(self.cells),
+            memory=n,
+            motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),
+        )
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any

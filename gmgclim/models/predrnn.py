@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gmgclim.models.layers.st_lstm import STLSTMCell
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster
+from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, zero_states
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,8 @@ class PredRNN(RecurrentForecaster):
 
     def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
         """Zero h and c per layer and the shared memory m, each (B, N, h, w)."""
-        h, w = self.config.patch_grid
         n = self.config.num_hidden[0]
-        return {
-            "h": [torch.zeros(batch, n, h, w, device=device) for _ in self.cells],
-            "c": [torch.zeros(batch, n, h, w, device=device) for _ in self.cells],
-            "m": torch.zeros(batch, n, h, w, device=device),
-        }
+        return zero_states(batch, device, self.config.patch_grid, [n] * len(self.cells), memory=n)
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any

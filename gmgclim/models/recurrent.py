@@ -191,6 +191,54 @@ class RecurrentConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
+def zero_states(
+    batch: int,
+    device: torch.device,
+    patch_grid: tuple[int, int],
+    hidden: list[int],
+    memory: int | None = None,
+    motion: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """Zero recurrent states shared by every forecaster (deterministic start).
+
+    Parameters
+    ----------
+    batch : int
+        B.
+    device : torch.device
+        Where the states live.
+    patch_grid : (int, int)
+        (h, w) of the patch grid.
+    hidden : list of int
+        N_i per layer: ``h`` and ``c`` get one (B, N_i, h, w) tensor each.
+    memory : int, optional
+        Channels of the shared spatiotemporal memory ``m`` (B, N, h, w), when the model has one.
+    motion : (int, int), optional
+        (branches, 2 k^2): ``offset`` and ``mean`` of each motion branch, (B, 2 k^2, h/2, w/2).
+
+    Returns
+    -------
+    dict
+        ``h``, ``c`` lists, and ``m``, ``offset``, ``mean`` when asked for.
+    """
+    h, w = patch_grid
+
+    def zeros(channels: int, y: int, x: int) -> torch.Tensor:
+        return torch.zeros(batch, channels, y, x, device=device)
+
+    state: dict[str, Any] = {
+        "h": [zeros(n, h, w) for n in hidden],
+        "c": [zeros(n, h, w) for n in hidden],
+    }
+    if memory is not None:
+        state["m"] = zeros(memory, h, w)
+    if motion is not None:
+        branches, channels = motion
+        state["offset"] = [zeros(channels, h // 2, w // 2) for _ in range(branches)]
+        state["mean"] = [zeros(channels, h // 2, w // 2) for _ in range(branches)]
+    return state
+
+
 class RecurrentForecaster(nn.Module):
     """Base class: padding, patching, scheduled sampling and the rollout loop.
 
