@@ -168,7 +168,7 @@ def _open_truth(fc, entry: str | None, time=None):
     import json
 
     from gmgclim.data.catalog import open_entry
-    from gmgclim.training.checkpoint import open_task_data
+    from gmgclim.data.task import open_task_data
 
     data = _forecast_task(fc)
     entry = entry or data.get("entry")

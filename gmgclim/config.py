@@ -73,22 +73,32 @@ _FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
 
 
-def parse_step(step: str) -> np.timedelta64:
+def parse_step(step: str | np.timedelta64, what: str = "step") -> np.timedelta64:
     """Parse a time step such as ``"6h"``, ``"1h"``, ``"5min"``, ``"30s"`` or ``"1d"``.
+
+    The one step parser of gmgclim (recipes, windows, tasks and forecasts all use it).
 
     Parameters
     ----------
-    step : str
-        A positive integer followed by one of ``s``, ``min``, ``h``, ``d``.
+    step : str or np.timedelta64 or pd.Timedelta
+        A positive integer followed by one of ``s``, ``min``, ``h``, ``d``; or a positive timedelta.
+    what : str
+        The name used in the error message (a recipe key, an argument).
 
     Returns
     -------
     np.timedelta64
         The step in nanoseconds (``timedelta64[ns]``).
     """
+    if isinstance(step, np.timedelta64) or hasattr(step, "to_timedelta64"):
+        value = np.timedelta64(step.to_timedelta64() if hasattr(step, "to_timedelta64") else step)
+        value = value.astype("timedelta64[ns]")
+        if value <= np.timedelta64(0, "ns"):
+            raise ValueError(f"{what} must be positive, got {step!r}")
+        return value
     match = _STEP_RE.match(step) if isinstance(step, str) else None
     if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"step must look like '6h', '1h', '5min', '30s' or '1d', got {step!r}")
+        raise ValueError(f"{what} must look like '6h', '1h', '5min', '30s' or '1d', got {step!r}")
     value, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
     return np.timedelta64(value, unit).astype("timedelta64[ns]")
 

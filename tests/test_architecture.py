@@ -24,20 +24,21 @@ ALLOWED_INTERNAL: dict[str, set[str]] = {
     "errors": set(),
     "testing": {"conventions", "lexicon", "data"},
     "models": set(),
+    "distributed": set(),
     "metrics": {"conventions"},
     "data": {"conventions", "lexicon", "config"},
-    "training": {"models", "data", "metrics", "config", "conventions", "lexicon"},
-    "inference": {"models", "data", "conventions", "lexicon", "training"},
+    "training": {"models", "data", "metrics", "config", "conventions", "lexicon", "distributed"},
+    "inference": {"models", "data", "conventions", "lexicon", "config", "distributed"},
     "plotting": {"conventions", "metrics", "lexicon"},
 }
 # Parts whose imports are unrestricted.
 UNRESTRICTED = {"cli", "__main__", "__init__"}
 ALWAYS_ALLOWED = {"errors", "__init__"}
 
-# `training` may use only the latitude weights of `metrics`; `inference` only training.checkpoint.
+# `training` may use only the latitude weights of `metrics`; inference never imports training
+# (checkpoints are read through the torch-only gmgclim.models.checkpoint).
 ALLOWED_SUBMODULES = {
     ("training", "metrics"): {"gmgclim.metrics.weights", "gmgclim.metrics"},
-    ("inference", "training"): {"gmgclim.training.checkpoint"},
 }
 
 STDLIB = set(sys.stdlib_module_names)
@@ -133,6 +134,8 @@ def test_torch_stays_where_it_belongs(path: Path):
     uses_torch = any(n.split(".")[0] == "torch" for n in _imports(path))
     if part == "metrics" or part == "plotting":
         assert not uses_torch, f"{module} imports torch; metrics and plotting never do"
+    if part == "distributed":
+        assert not any(n.startswith("gmgclim.") and _part(n) not in ALWAYS_ALLOWED for n in _imports(path))
     if part == "data" and module != "gmgclim.data.torch_dataset":
         assert not uses_torch, f"{module} imports torch; only gmgclim.data.torch_dataset may"
     if part in {"conventions", "lexicon", "config"}:

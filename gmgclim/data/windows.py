@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gmgclim.config import parse_step
+
 __all__ = [
     "WEATHERBENCH_SPLITS",
     "Split",
     "WindowIndex",
     "build_windows",
-    "parse_step",
     "split_times",
     "weatherbench_splits",
 ]
@@ -85,11 +86,6 @@ def split_times(times: np.ndarray, split: Split) -> np.ndarray:
     if hi is not None:
         mask &= t <= hi
     return mask
-
-
-def parse_step(step: str | np.timedelta64 | pd.Timedelta) -> np.timedelta64:
-    """``"6h"``, ``"5min"``, ``pd.Timedelta`` or ``np.timedelta64`` -> ``timedelta64[ns]``."""
-    return np.timedelta64(pd.Timedelta(step).value, "ns")
 
 
 @dataclass(frozen=True)
@@ -185,7 +181,7 @@ def build_windows(
         )
     t = np.asarray(times, dtype="datetime64[ns]")
     step_ns = (
-        parse_step(step) if not isinstance(step, np.timedelta64) else step.astype("timedelta64[ns]")
+        parse_step(step)
     )
     step_i = int(step_ns.astype(np.int64))
     if step_i <= 0:

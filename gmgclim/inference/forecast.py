@@ -181,7 +181,7 @@ def _parse_step(step: Any) -> np.timedelta64:
 
 def _find_checkpoint_file(path: Path) -> Path:
     """A checkpoint file from a file path or a run directory (its best, else latest, checkpoint)."""
-    import gmgclim.training.checkpoint as ckpt_mod
+    import gmgclim.models.checkpoint as ckpt_mod
 
     if path.is_file():
         return path
@@ -203,7 +203,7 @@ def load_forecaster(model_or_checkpoint: Any, device: str = "cpu") -> Forecaster
     Parameters
     ----------
     model_or_checkpoint : Forecaster, Checkpoint, str or Path
-        A ready :class:`Forecaster`; a loaded checkpoint (``gmgclim.training.checkpoint``); a
+        A ready :class:`Forecaster`; a loaded checkpoint (``gmgclim.models.checkpoint``); a
         checkpoint file; or a run directory (its best/last checkpoint is used).
     device : str
         Torch device to put the model on.
@@ -221,7 +221,7 @@ def load_forecaster(model_or_checkpoint: Any, device: str = "cpu") -> Forecaster
             "gmgclim.inference.Forecaster(model, channels, input_steps, output_steps, step, mean, std)"
         )
     else:
-        import gmgclim.training.checkpoint as ckpt_mod
+        import gmgclim.models.checkpoint as ckpt_mod
 
         source = "<checkpoint object>"
         ckpt = model_or_checkpoint
@@ -315,7 +315,8 @@ def _open_dataset(dataset: Any, forecaster: Forecaster) -> xr.Dataset:
     ``target_grid`` (regrid), ``crop`` and ``coarsen`` are applied to it as in training. A string
     (or None: the task's entry) is opened through the catalog the way training opened it.
     """
-    from gmgclim.training.checkpoint import apply_grid, open_task_data
+    from gmgclim.data.grid import apply_grid
+    from gmgclim.data.task import open_task_data
 
     grid = dict(forecaster.task_value("grid") or {})
     if isinstance(dataset, xr.Dataset):

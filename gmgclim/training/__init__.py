@@ -5,12 +5,12 @@
 >>> run_dir = train(load_recipe("recipes/quickstart.yaml"))  # doctest: +SKIP
 """
 
-from gmgclim.training.checkpoint import (
+from gmgclim.data.task import open_task_data
+from gmgclim.models.checkpoint import (
     Checkpoint,
     build_model,
     find_checkpoint,
     load_checkpoint,
-    open_task_data,
     save_checkpoint,
 )
 from gmgclim.training.loop import TrainingInterrupted, prepare_task, train

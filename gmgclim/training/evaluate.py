@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from gmgclim.training.checkpoint import Checkpoint, build_model, load_checkpoint, open_task_data
+from gmgclim.data.task import open_task_data
+from gmgclim.models.checkpoint import Checkpoint, build_model, load_checkpoint
 from gmgclim.training.losses import squared_error_sums
 
 __all__ = ["SplitScores", "evaluate_split"]

@@ -2,7 +2,7 @@
 
 ``train(recipe)`` runs the same code in one process or under ``torchrun``:
 
-1. process setup (:mod:`gmgclim.training.distributed`): ranks, device, threads, process group;
+1. process setup (:mod:`gmgclim.distributed`): ranks, device, threads, process group;
 2. data: catalog entry -> channels and grid -> sample windows per split -> normalisation statistics
    of the train split (cached in the run directory) -> ``WindowDataset`` -> ``DataLoader`` with a
    resumable ``DistributedSampler``;
@@ -47,19 +47,18 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from gmgclim import __version__
 from gmgclim.config import DATA_DERIVED_MODEL_FIELDS, Recipe, load_recipe
 from gmgclim.errors import DataError, GmgclimError, RecipeError
-from gmgclim.training.checkpoint import (
+from gmgclim.data.task import open_task_data
+from gmgclim.models.checkpoint import (
     BEST_NAME,
     CHECKPOINT_DIR,
     LATEST_NAME,
     Checkpoint,
-    capture_rng_state,
     find_checkpoint,
     load_checkpoint,
-    open_task_data,
-    restore_rng_state,
     save_checkpoint,
 )
-from gmgclim.training.distributed import (
+from gmgclim.training.rng import capture_rng_state, restore_rng_state
+from gmgclim.distributed import (
     DistInfo,
     all_reduce_max,
     all_reduce_sum,

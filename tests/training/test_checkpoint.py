@@ -14,15 +14,14 @@ import pytest
 import torch
 
 from gmgclim.errors import CheckpointError
-from gmgclim.training import checkpoint as ckpt_mod
-from gmgclim.training.checkpoint import (
+from gmgclim.models import checkpoint as ckpt_mod
+from gmgclim.models.checkpoint import (
     Checkpoint,
-    capture_rng_state,
     find_checkpoint,
     load_checkpoint,
-    restore_rng_state,
     save_checkpoint,
 )
+from gmgclim.training.rng import capture_rng_state, restore_rng_state
 
 
 def _checkpoint(step: int = 3, size: int = 4) -> Checkpoint:
@@ -115,7 +114,7 @@ def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
 WRITER = textwrap.dedent(
     """
     import sys, torch
-    from gmgclim.training.checkpoint import Checkpoint, save_checkpoint
+    from gmgclim.models.checkpoint import Checkpoint, save_checkpoint
     path = sys.argv[1]
     step = 0
     while True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gmgclim.training.distributed import (
+from gmgclim.distributed import (
     all_reduce_sum,
     available_cores,
     setup_distributed,

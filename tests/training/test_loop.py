@@ -18,7 +18,7 @@ from gmgclim.cli import main as cli_main
 from gmgclim.config import load_recipe
 from gmgclim.errors import RecipeError
 from gmgclim.training import build_model, load_checkpoint, train
-from gmgclim.training.checkpoint import find_checkpoint
+from gmgclim.models.checkpoint import find_checkpoint
 
 
 def _weights(run_dir) -> dict[str, torch.Tensor]:

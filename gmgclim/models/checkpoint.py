@@ -6,8 +6,9 @@ statistics) and everything needed to resume training exactly (optimiser and lr-s
 epoch and position in it, RNG states). Only tensors and plain python containers are stored, so
 ``torch.load(..., weights_only=True)`` can read it and no pickled code ever runs on load.
 
-The task helpers :func:`open_task_data` and :func:`apply_grid` live here so that training and
-inference (which may import only this module of ``gmgclim.training``) read the data the same way.
+This module is torch-only (no data, no training): inference loads models through it without
+importing the trainer. The ``task`` field is the serialised :class:`gmgclim.data.task.Task`
+(``Task.from_dict(ckpt.task)``); RNG capture lives with the trainer (``gmgclim.training.rng``).
 
 Files in a run directory: ``checkpoints/latest.pt`` (overwritten every ``checkpoint_every`` steps, at
 the end and on SIGTERM/SIGINT) and ``checkpoints/best.pt`` (best validation loss so far).
@@ -19,31 +20,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import xarray as xr
 from torch import nn
 
 from gmgclim import __version__
-from gmgclim.errors import CheckpointError, DataError
+from gmgclim.errors import CheckpointError
 
 __all__ = [
     "BEST_NAME",
     "CHECKPOINT_DIR",
     "LATEST_NAME",
     "Checkpoint",
-    "apply_grid",
     "build_model",
-    "capture_rng_state",
     "find_checkpoint",
     "load_checkpoint",
-    "open_task_data",
-    "restore_rng_state",
     "save_checkpoint",
 ]
 
@@ -246,144 +240,3 @@ def build_model(checkpoint: Checkpoint | str | Path, map_location: str = "cpu") 
             f"checkpoint weights do not fit model {checkpoint.model_name!r}: {exc}"
         ) from None
     return model.to(map_location).eval()
-
-
-def capture_rng_state() -> dict[str, Any]:
-    """torch, CUDA, numpy and python RNG states as tensors and plain lists."""
-    np_state = np.random.get_state()  # noqa: NPY002 (the legacy global state is what we save)
-    py_version, py_internal, py_gauss = random.getstate()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": {
-            "kind": str(np_state[0]),
-            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
-        },
-        "python": {"version": py_version, "internal": list(py_internal), "gauss": py_gauss},
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]
-    return state
-
-
-def restore_rng_state(state: dict[str, Any]) -> None:
-    """Restore the states captured by :func:`capture_rng_state` (missing parts are skipped)."""
-    if "torch" in state:
-        torch.set_rng_state(state["torch"].cpu().to(torch.uint8))
-    if "numpy" in state:
-        s = state["numpy"]
-        np.random.set_state(  # noqa: NPY002 (restores the legacy global state)
-            (
-                s["kind"],
-                s["keys"].numpy().astype(np.uint32),
-                s["pos"],
-                s["has_gauss"],
-                s["cached_gaussian"],
-            )
-        )
-    if "python" in state:
-        s = state["python"]
-        random.setstate((s["version"], tuple(s["internal"]), s["gauss"]))
-    if "cuda" in state and torch.cuda.is_available():
-        cuda_states = state["cuda"]
-        if len(cuda_states) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all([s.to(torch.uint8) for s in cuda_states])
-
-
-def _contiguous_longitude(ds: xr.Dataset) -> xr.Dataset:
-    """Roll a regional box that the [0, 360) convention split at the meridian back into one piece.
-
-    The canonical order puts a box spanning 10 W .. 2 E as 0 .. 2 E followed by 350 .. 360 E, with a
-    jump in the middle; a convolution would see the two halves glued the wrong way round. A global
-    grid (no gap) and a box that does not cross the meridian are returned unchanged.
-    """
-    if "longitude" not in ds.dims or ds.sizes["longitude"] < 3:
-        return ds
-    lon = np.asarray(ds["longitude"].values, dtype=np.float64)
-    gaps = np.diff(np.concatenate([lon, [lon[0] + 360.0]]))
-    spacing = np.median(gaps)
-    big = np.flatnonzero(gaps > 1.5 * spacing)
-    if big.size != 1 or big[0] == lon.size - 1:
-        return ds
-    rolled = ds.roll(longitude=-(int(big[0]) + 1), roll_coords=True)
-    lon = np.asarray(rolled["longitude"].values, dtype=np.float64)
-    # ascending through the meridian (350 .. 362) while cropping and coarsening; wrapped at the end
-    unwrapped = np.where(lon < lon[0], lon + 360.0, lon)
-    return rolled.assign_coords(longitude=("longitude", unwrapped, rolled["longitude"].attrs))
-
-
-def apply_grid(ds: xr.Dataset, grid: dict[str, Any]) -> xr.Dataset:
-    """Crop and coarsen a canonical dataset as a recipe's ``data.grid`` says.
-
-    Parameters
-    ----------
-    ds : xr.Dataset
-        Canonical dataset (gridded or radar).
-    grid : dict
-        ``crop``: {dim: [start, stop]} index ranges (stop exclusive); ``coarsen``: {dim: factor}
-        block means (NaN ignored, a remainder trimmed). ``target_grid`` is applied when reading
-        (see :func:`open_task_data`), not here.
-
-    Returns
-    -------
-    xr.Dataset
-        Regional boxes split at the meridian are made contiguous first (see module docs).
-    """
-    ds = _contiguous_longitude(ds)
-    for key in ("crop", "coarsen"):
-        for dim in grid.get(key) or {}:
-            if dim not in ds.dims:
-                raise DataError(
-                    f"data.grid.{key} names dim {dim!r}, but the data has dims {tuple(ds.dims)}"
-                )
-    crop = grid.get("crop") or {}
-    if crop:
-        for dim, (start, stop) in crop.items():
-            if stop > ds.sizes[dim]:
-                raise DataError(
-                    f"data.grid.crop.{dim} = [{start}, {stop}] exceeds the {ds.sizes[dim]} cells of {dim!r}"
-                )
-        ds = ds.isel({dim: slice(int(a), int(b)) for dim, (a, b) in crop.items()})
-    coarsen = {dim: int(f) for dim, f in (grid.get("coarsen") or {}).items() if int(f) > 1}
-    if coarsen:
-        for dim, factor in coarsen.items():
-            if ds.sizes[dim] < factor:
-                raise DataError(
-                    f"data.grid.coarsen.{dim} = {factor} exceeds the {ds.sizes[dim]} cells of {dim!r}"
-                )
-        coarse = ds.coarsen(coarsen, boundary="trim").mean(keep_attrs=True)
-        for name in ds.data_vars:
-            if ds[name].dtype == np.float32:
-                coarse[name] = coarse[name].astype(np.float32)
-        ds = coarse
-    if "longitude" in ds.dims and float(ds["longitude"].max()) >= 360.0:
-        wrapped = np.mod(np.asarray(ds["longitude"].values, dtype=np.float64), 360.0)
-        ds = ds.assign_coords(longitude=("longitude", wrapped, ds["longitude"].attrs))
-    return ds
-
-
-def open_task_data(task: dict[str, Any], time: slice | None = None) -> xr.Dataset:
-    """Open a task's catalog entry with its channels and grid, lazily.
-
-    Parameters
-    ----------
-    task : dict
-        A checkpoint's ``task`` (``entry``, ``channels``, ``grid``).
-    time : slice, optional
-        Time range to keep (inclusive labels).
-
-    Returns
-    -------
-    xr.Dataset
-        Canonical dataset with only the variables of the task's channels, on the task's grid.
-    """
-    from gmgclim.data.catalog import open_entry
-
-    grid = task.get("grid") or {}
-    kwargs: dict[str, Any] = {}
-    if grid.get("target_grid"):
-        kwargs["regrid"] = {"shape": tuple(int(n) for n in grid["target_grid"])}
-    ds = open_entry(task["entry"], channels=list(task["channels"]), time=time, **kwargs)
-    return apply_grid(ds, grid)
