@@ -103,7 +103,7 @@ class ConvLSTM(RecurrentForecaster):
         h, w = cfg.patch_grid
         self.cells = nn.ModuleList(
             ConvLSTMCell(
-                cfg.patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
                 cfg.num_hidden[i],
                 h,
                 w,
@@ -117,9 +117,11 @@ class ConvLSTM(RecurrentForecaster):
         )
         self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
 
-    def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
+    def init_state(
+        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
+    ) -> dict[str, Any]:
         """Zero h and c per layer, (B, N_i, h, w)."""
-        return zero_states(batch, device, self.config.patch_grid, list(self.config.num_hidden))
+        return zero_states(batch, device, patch_grid, list(self.config.num_hidden))
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any

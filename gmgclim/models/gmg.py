@@ -112,7 +112,7 @@ class GMG(RecurrentForecaster):
         n = cfg.num_hidden[0]
         self.cells = nn.ModuleList(
             GMGCell(
-                cfg.patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
                 cfg.num_hidden[i],
                 cfg.att_hidden,
                 h,
@@ -140,17 +140,19 @@ class GMG(RecurrentForecaster):
             )
             for i in range(cfg.num_layers - 1)
         )
-        self.highway_seed = nn.Conv2d(cfg.patch_channels, n, 1, bias=False)
+        self.highway_seed = nn.Conv2d(cfg.input_patch_channels, n, 1, bias=False)
         self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
 
-    def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
+    def init_state(
+        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
+    ) -> dict[str, Any]:
         """Zero states: h, c per layer (B, N, h, w); memory; offsets and means (B, 2k^2, h/2, w/2)."""
         cfg = self.config
         n = cfg.num_hidden[0]
         return zero_states(
             batch,
             device,
-            cfg.patch_grid,
+            patch_grid,
             [n] * len(cfg.num_hidden),
             memory=n,
             motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),

@@ -73,7 +73,7 @@ class MotionRNN(RecurrentForecaster):
         periodic = cfg.periodic_longitude
         self.cells = nn.ModuleList(
             STLSTMCell(
-                cfg.patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
                 cfg.num_hidden[i],
                 h,
                 w,
@@ -97,17 +97,19 @@ class MotionRNN(RecurrentForecaster):
             )
             for i in range(cfg.num_layers - 1)
         )
-        self.highway_seed = nn.Conv2d(cfg.patch_channels, cfg.num_hidden[0], 1, bias=False)
+        self.highway_seed = nn.Conv2d(cfg.input_patch_channels, cfg.num_hidden[0], 1, bias=False)
         self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
 
-    def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
+    def init_state(
+        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
+    ) -> dict[str, Any]:
         """Zero states as in GMG (h, c, memory; offsets and means on the half grid)."""
         cfg = self.config
         n = cfg.num_hidden[0]
         return zero_states(
             batch,
             device,
-            cfg.patch_grid,
+            patch_grid,
             [n] * len(self.cells),
             memory=n,
             motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),

@@ -32,7 +32,7 @@ class PredRNN(RecurrentForecaster):
         h, w = cfg.patch_grid
         self.cells = nn.ModuleList(
             STLSTMCell(
-                cfg.patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
                 cfg.num_hidden[i],
                 h,
                 w,
@@ -45,10 +45,12 @@ class PredRNN(RecurrentForecaster):
         )
         self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
 
-    def init_state(self, batch: int, device: torch.device) -> dict[str, Any]:
+    def init_state(
+        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
+    ) -> dict[str, Any]:
         """Zero h and c per layer and the shared memory m, each (B, N, h, w)."""
         n = self.config.num_hidden[0]
-        return zero_states(batch, device, self.config.patch_grid, [n] * len(self.cells), memory=n)
+        return zero_states(batch, device, patch_grid, [n] * len(self.cells), memory=n)
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any

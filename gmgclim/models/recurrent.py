@@ -2,7 +2,7 @@
 
 GMG and the baselines (ConvLSTM, PredRNN, MotionRNN) share the same interface:
 
-``model(inputs, targets=None, teacher_forcing_mask=None)``
+``model(inputs, targets=None, teacher_forcing_mask=None, context=None)``
 
 * ``inputs`` (B, T_in, C, H, W). Without ``targets`` the model rolls forward on its own
   predictions and returns the forecast (B, T_out, C, H, W).
@@ -18,6 +18,16 @@ GMG and the baselines (ConvLSTM, PredRNN, MotionRNN) share the same interface:
     inference (pass a mask of ones for pure teacher forcing).
 
   Masks are floats in [0, 1] on the unpatched grid.
+
+* ``context`` (B, T_in + T_out, K, H, W): known inputs of every frame (forcings such as time of day
+  and insolation, statics such as a land-sea mask), read but never predicted. The model fed frame t
+  also reads the context of frame t + 1, the frame it predicts. Needs ``context_channels = K``.
+
+With ``residual=True`` the readout is the change from the frame fed at that step (persistence), so
+an untrained model forecasts persistence and the network learns the tendency.
+
+The model is convolutional: it runs on any grid of the size it was built for or of another size
+(train on crops, forecast a whole domain), except with ``layer_norm`` (whose weights are per pixel).
 
 Grids whose H or W is not a multiple of ``grid_multiple`` (the patch size, times 2 for models
 with a half-resolution motion branch) are padded (``pad_mode``: edge values or zeros, split
@@ -88,6 +98,10 @@ class RecurrentConfig:
         How grids that are not a multiple of ``grid_multiple`` are padded.
     auto_pad : bool
         Pad such grids (True) or reject them (False).
+    context_channels : int
+        K, known input channels per frame (forcings, statics) read but not predicted (0).
+    residual : bool
+        Predict the change from the fed frame instead of the frame itself (False).
     """
 
     in_channels: int
@@ -104,6 +118,8 @@ class RecurrentConfig:
     periodic_longitude: bool = False
     pad_mode: str = "replicate"
     auto_pad: bool = True
+    context_channels: int = 0
+    residual: bool = False
 
     #: The grid must be divisible by 2p (a half-resolution motion branch) instead of p.
     half_resolution_branch: ClassVar[bool] = False
@@ -122,6 +138,7 @@ class RecurrentConfig:
         for field in ("in_channels", "height", "width", "input_steps", "output_steps"):
             require_int(self, field, 1)
         require_int(self, "patch_size", 1)
+        require_int(self, "context_channels", 0)
         require_odd(self, "filter_size")
         if self.stride != 1:
             raise ValueError(
@@ -172,6 +189,11 @@ class RecurrentConfig:
     def patch_channels(self) -> int:
         """p * p * C, channels of a patched frame."""
         return self.in_channels * self.patch_size**2
+
+    @property
+    def input_patch_channels(self) -> int:
+        """p * p * (C + K), channels of a patched frame with its context."""
+        return (self.in_channels + self.context_channels) * self.patch_size**2
 
     @property
     def padded_shape(self) -> tuple[int, int]:
@@ -250,16 +272,38 @@ class RecurrentForecaster(nn.Module):
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__()
         self.config = config
-        hp, wp = config.padded_shape
-        self._pad_y = (
-            pad_amounts(config.height, config.grid_multiple) if hp != config.height else (0, 0)
-        )
-        self._pad_x = (
-            pad_amounts(config.width, config.grid_multiple) if wp != config.width else (0, 0)
-        )
 
-    def init_state(self, batch: int, device: torch.device) -> Any:
-        """Zero recurrent state for ``batch`` samples (float32)."""
+    def grid_padding(self, height: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(top, bottom), (left, right) padding that makes an H x W grid a ``grid_multiple``.
+
+        Raises
+        ------
+        ValueError
+            The grid cannot be run: another size under ``layer_norm``, or a periodic width that
+            is not a multiple (padding would break the periodicity), or any non-multiple with
+            ``auto_pad=False``.
+        """
+        cfg = self.config
+        name = type(self).__name__
+        if cfg.layer_norm and (height, width) != (cfg.height, cfg.width):
+            raise ValueError(
+                f"{name} uses layer_norm, whose weights are per pixel of its {cfg.height} x "
+                f"{cfg.width} grid; it cannot run on {height} x {width}"
+            )
+        m = cfg.grid_multiple
+        if width % m and cfg.periodic_longitude:
+            raise ValueError(
+                f"{name}: width {width} must be a multiple of {m} with periodic_longitude "
+                "(padding would break the periodicity)"
+            )
+        if (height % m or width % m) and not cfg.auto_pad:
+            raise ValueError(f"{name}: {height} x {width} is not a multiple of {m}; set auto_pad")
+        pad_y = pad_amounts(height, m) if height % m else (0, 0)
+        pad_x = pad_amounts(width, m) if width % m else (0, 0)
+        return pad_y, pad_x
+
+    def init_state(self, batch: int, device: torch.device, patch_grid: tuple[int, int]) -> Any:
+        """Zero recurrent state for ``batch`` samples on an (h, w) patch grid (float32)."""
         raise NotImplementedError
 
     def step(self, x: torch.Tensor, state: Any, t: int, cache: Any) -> tuple[torch.Tensor, Any]:
@@ -274,27 +318,36 @@ class RecurrentForecaster(nn.Module):
         """Prediction (B, p*p*C, h, w) from the top hidden state."""
         raise NotImplementedError
 
-    def _check(self, name: str, x: torch.Tensor, steps: int, channels: tuple[int, ...]) -> None:
-        cfg = self.config
-        expected = f"(B, {steps}, {' or '.join(map(str, channels))}, {cfg.height}, {cfg.width})"
+    def _check(
+        self,
+        name: str,
+        x: torch.Tensor,
+        steps: int,
+        channels: tuple[int, ...],
+        grid: tuple[int, int] | None,
+    ) -> None:
+        """Raise a ValueError naming the tensor unless it is (B, steps, channels, *grid)."""
+        size = "H, W" if grid is None else f"{grid[0]}, {grid[1]}"
+        expected = f"(B, {steps}, {' or '.join(map(str, channels))}, {size})"
         if (
             x.ndim != 5
             or x.shape[1] != steps
             or x.shape[2] not in channels
-            or tuple(x.shape[-2:]) != (cfg.height, cfg.width)
+            or (grid is not None and tuple(x.shape[-2:]) != grid)
         ):
             raise ValueError(
                 f"{type(self).__name__}: {name} must have shape {expected}, got {tuple(x.shape)}"
             )
 
-    def _to_patches(self, x: torch.Tensor, mode: str) -> torch.Tensor:
-        return patchify(pad_field(x, self._pad_y, self._pad_x, mode), self.config.patch_size)
+    def _to_patches(self, x: torch.Tensor, pad: Any, mode: str) -> torch.Tensor:
+        return patchify(pad_field(x, pad[0], pad[1], mode), self.config.patch_size)
 
     def forward(
         self,
         inputs: torch.Tensor,
         targets: torch.Tensor | None = None,
         teacher_forcing_mask: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Forecast or compute all one-step predictions.
 
@@ -308,6 +361,9 @@ class RecurrentForecaster(nn.Module):
             (B, T_out - 1, C or 1, H, W) scheduled sampling or (B, T_in + T_out - 2, C or 1, H, W)
             reverse scheduled sampling, in [0, 1]; needs ``targets``. None means 0 (own
             predictions after the inputs).
+        context : torch.Tensor, optional
+            (B, T_in + T_out, K, H, W) known inputs of every frame (normalised); required when
+            ``context_channels`` K > 0.
 
         Returns
         -------
@@ -316,11 +372,24 @@ class RecurrentForecaster(nn.Module):
         """
         cfg = self.config
         t_in, t_out = cfg.input_steps, cfg.output_steps
-        self._check("inputs", inputs, t_in, (cfg.in_channels,))
+        self._check("inputs", inputs, t_in, (cfg.in_channels,), None)
+        grid = (int(inputs.shape[-2]), int(inputs.shape[-1]))
+        pad = self.grid_padding(*grid)
         frames = inputs
         if targets is not None:
-            self._check("targets", targets, t_out, (cfg.in_channels,))
+            self._check("targets", targets, t_out, (cfg.in_channels,), grid)
             frames = torch.cat([inputs, targets.to(inputs.dtype)], dim=1)
+        known = None
+        if cfg.context_channels:
+            if context is None:
+                raise ValueError(
+                    f"{type(self).__name__} reads {cfg.context_channels} context channels "
+                    "(forcings/statics): pass context=(B, T_in + T_out, K, H, W)"
+                )
+            self._check("context", context, t_in + t_out, (cfg.context_channels,), grid)
+            known = self._to_patches(context.to(inputs.dtype), pad, "replicate")
+        elif context is not None:
+            raise ValueError(f"{type(self).__name__} was built without context channels")
         reverse = False
         if teacher_forcing_mask is not None:
             if targets is None:
@@ -332,13 +401,14 @@ class RecurrentForecaster(nn.Module):
                 teacher_forcing_mask,
                 t_in + t_out - 2 if reverse else t_out - 1,
                 (cfg.in_channels, 1),
+                grid,
             )
             mask = teacher_forcing_mask.to(inputs.dtype).expand(-1, -1, cfg.in_channels, -1, -1)
-            mask = self._to_patches(mask, "replicate")
-        patches = self._to_patches(frames, cfg.pad_mode)
+            mask = self._to_patches(mask, pad, "replicate")
+        patches = self._to_patches(frames, pad, cfg.pad_mode)
         batch = inputs.shape[0]
         n_steps = t_in + t_out - 1
-        state = self.init_state(batch, inputs.device)
+        state = self.init_state(batch, inputs.device, tuple(patches.shape[-2:]))
         cache = self.prepare()
         predictions: list[torch.Tensor] = []
         x_gen: torch.Tensor | None = None
@@ -353,9 +423,12 @@ class RecurrentForecaster(nn.Module):
                 x = mk * patches[:, t] + (1 - mk) * x_gen
             else:
                 x = x_gen
-            top, state = self.step(x, state, t, cache)
+            fed = x if known is None else torch.cat([x, known[:, t + 1]], dim=1)
+            top, state = self.step(fed, state, t, cache)
             if targets is not None or t >= t_in - 1:
                 x_gen = self.readout(top).to(inputs.dtype)
+                if cfg.residual:
+                    x_gen = x + x_gen
                 predictions.append(x_gen)
         out = unpatchify(torch.stack(predictions, dim=1), cfg.patch_size)
-        return crop_field(out, self._pad_y, self._pad_x)
+        return crop_field(out, pad[0], pad[1])

@@ -194,7 +194,9 @@ def test_teacher_forcing_masks():
     with pytest.raises(ValueError, match="needs targets"):
         model(x, None, torch.ones(1, 2, 1, 16, 16))
     with pytest.raises(ValueError, match="inputs must have shape"):
-        model(torch.randn(1, 3, 2, 16, 17))
+        model(torch.randn(1, 3, 3, 16, 16))  # 3 channels where the model has 2
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        model(torch.randn(1, 4, 2, 16, 16))  # 4 input frames where the model has 3
 
 
 def test_bf16_autocast_runs_and_stays_close():
