@@ -64,7 +64,15 @@ __all__ = [
 ]
 
 #: Model-config fields set from the data section and the data itself, never written in a recipe.
-DATA_DERIVED_MODEL_FIELDS = ("in_channels", "height", "width", "input_steps", "output_steps")
+DATA_DERIVED_MODEL_FIELDS = (
+    "in_channels",
+    "height",
+    "width",
+    "input_steps",
+    "output_steps",
+    "context_channels",
+    "residual",
+)
 
 _STEP_RE = re.compile(r"^\s*(\d+)\s*(s|min|h|d)\s*$")
 _STEP_UNITS = {"s": "s", "min": "m", "h": "h", "d": "D"}
@@ -97,8 +105,13 @@ def parse_step(step: str | np.timedelta64, what: str = "step") -> np.timedelta64
             raise ValueError(f"{what} must be positive, got {step!r}")
         return value
     match = _STEP_RE.match(step) if isinstance(step, str) else None
-    if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"{what} must look like '6h', '1h', '5min', '30s' or '1d', got {step!r}")
+    shape = "step must look like '6h', '1h', '5min', '30s' or '1d'"
+    if match is None:
+        raise ValueError(
+            f"{what}: {shape}, got {step!r}" if what != "step" else f"{shape}, got {step!r}"
+        )
+    if int(match.group(1)) <= 0:
+        raise ValueError(f"{what} must be positive ({shape}), got {step!r}")
     value, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
     return np.timedelta64(value, unit).astype("timedelta64[ns]")
 
@@ -253,6 +266,20 @@ class DataConfig(_Strict):
     in_memory : bool, optional
         Load the selected data into memory before training (no per-sample file reads). None (the
         default) loads it when it is smaller than 1 GiB.
+    forcings : list of str
+        Known-in-advance inputs of every frame (``toa_insolation``, ``utc_hour_sin`` ...; see
+        ``gmgclim.data.forcings``): read by the model, never predicted.
+    statics : list of str
+        Per-pixel constant inputs (``land_sea_mask``, ``sin_latitude`` ...; ``gmgclim.data.statics``).
+    residual : {"none", "persistence"}
+        ``persistence``: the model predicts the change from the frame it was fed (an untrained
+        model forecasts persistence).
+    transform : {"none", "log", "dbr"}
+        Target transform applied before normalisation and undone in the forecast
+        (``gmgclim.data.transforms``; ``log`` or ``dbr`` for rain rates).
+    crop : [int, int], optional
+        Train on random (h, w) crops of the grid, drawn afresh each epoch from the seed; the model
+        forecasts the whole grid (or another grid) afterwards.
     """
 
     entry: Annotated[str, Field(min_length=1)]
@@ -265,6 +292,13 @@ class DataConfig(_Strict):
     stats: str | None = None
     fill_nan: Number = 0.0
     in_memory: bool | None = None
+    forcings: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    statics: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    residual: Literal["none", "persistence"] = "none"
+    transform: Literal["none", "log", "dbr"] = "none"
+    crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (
+        None
+    )
 
     @field_validator("step")
     @classmethod

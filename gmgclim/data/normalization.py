@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.data.channels import select_channels
-from gmgclim.errors import DataError
+from gmgclim.errors import DataError, RecipeError
 
 __all__ = ["NormalizationStats", "compute_or_load_stats", "compute_stats"]
 
@@ -225,27 +225,59 @@ def compute_or_load_stats(
     ds: xr.Dataset,
     channels: Sequence[str],
     time_slice: slice | tuple | None,
-    cache_path: str | Path,
+    cache_path: str | Path | None,
     client=None,
     climatology: bool = False,
+    *,
+    reuse: Sequence[str | Path] = (),
+    write: bool = True,
+    source: str = "statistics",
 ) -> NormalizationStats:
     """Read cached statistics when they match the channels and period, else compute and cache them.
 
     Parameters
     ----------
-    cache_path : str or Path
-        JSON file, typically ``RUN_DIR/normalization.json``.
+    ds, channels, time_slice, client, climatology
+        As in :func:`compute_stats`.
+    cache_path : str or Path, optional
+        JSON file, typically ``RUN_DIR/normalization.json``; reused only when its channels, period
+        and climatology match, else recomputed and overwritten.
+    reuse : sequence of str or Path
+        JSON files taken as they are, checked before ``cache_path``, the first existing one wins:
+        a recipe's ``data.stats`` and a run's own cache on resume (the training loop). Their
+        period is not checked; their channels must equal ``channels``. Those that do not exist
+        receive the computed statistics.
+    write : bool
+        Write computed statistics to ``reuse`` and ``cache_path`` (False on all but the main
+        process of a distributed run).
+    source : str
+        Named in errors (the recipe file).
 
     Returns
     -------
     NormalizationStats
+        Per-channel mean and std (C,) in physical units.
+
+    Raises
+    ------
+    RecipeError
+        A ``reuse`` file holds statistics of other channels.
     """
-    path = Path(cache_path)
-    sel = _time_sel(
-        ds[["time"]].assign({"_": ("time", np.zeros(ds.sizes["time"]))})["_"], time_slice
-    )
-    times = np.asarray(sel["time"].values)
-    if path.is_file():
+    for reuse_path in map(Path, reuse):
+        if reuse_path.is_file():
+            stats = NormalizationStats.from_dict(json.loads(reuse_path.read_text()))
+            if list(stats.channels) != list(channels):
+                raise RecipeError(
+                    f"{source}: statistics in {reuse_path} are for channels {list(stats.channels)}, "
+                    f"not data.channels {list(channels)}"
+                )
+            return stats
+    path = None if cache_path is None else Path(cache_path)
+    if path is not None and path.is_file():
+        sel = _time_sel(
+            ds[["time"]].assign({"_": ("time", np.zeros(ds.sizes["time"]))})["_"], time_slice
+        )
+        times = np.asarray(sel["time"].values)
         cached = NormalizationStats.load(path)
         meta = cached.meta
         if (
@@ -257,5 +289,7 @@ def compute_or_load_stats(
         ):
             return cached
     stats = compute_stats(ds, channels, time_slice, client=client, climatology=climatology)
-    stats.save(path)
+    if write:
+        for target in [*map(Path, reuse), *([path] if path is not None else [])]:
+            stats.save(target)
     return stats

@@ -47,7 +47,9 @@ def _land_geometry():
         import shapely
         from cartopy.io import shapereader
     except ImportError as err:  # pragma: no cover - both are dependencies
-        raise ImportError("the land-sea mask needs shapely and cartopy: pip install cartopy") from err
+        raise ImportError(
+            "the land-sea mask needs shapely and cartopy: pip install cartopy"
+        ) from err
     path = _land_shapefile()
     if not path.is_file():
         raise DataError(f"Natural Earth land polygons {path} are missing from the gmgclim package")

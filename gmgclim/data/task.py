@@ -20,6 +20,8 @@ fill_nan
 forcings, statics
     Names of known-in-advance input channels (time of day, insolation ...) and per-pixel constant
     inputs (land-sea mask, latitude ...): read by the model, never predicted.
+crop
+    (h, w) of the random training crops, or None (provenance; forecasts use the whole grid).
 residual, transform
     Target baseline (``"none"`` or ``"persistence"``) and target transform name (``"none"``,
     ``"log1p"`` ...): what the network predicts relative to, and in which space.
@@ -65,7 +67,9 @@ class GridSpec:
         grid = dict(grid or {})
         unknown = set(grid) - {"target_grid", "crop", "coarsen"}
         if unknown:
-            raise DataError(f"grid has unknown keys {sorted(unknown)}; expected target_grid, crop, coarsen")
+            raise DataError(
+                f"grid has unknown keys {sorted(unknown)}; expected target_grid, crop, coarsen"
+            )
         target = grid.get("target_grid")
         return cls(
             target_grid=None if not target else (int(target[0]), int(target[1])),
@@ -84,7 +88,9 @@ class GridSpec:
     @property
     def is_identity(self) -> bool:
         """True when no operation is set (the entry's native grid)."""
-        return self.target_grid is None and not self.crop and not any(f > 1 for _, f in self.coarsen)
+        return (
+            self.target_grid is None and not self.crop and not any(f > 1 for _, f in self.coarsen)
+        )
 
 
 def _tuple_or_none(values: Sequence[Any] | None, kind: type) -> tuple[Any, ...] | None:
@@ -112,6 +118,7 @@ class Task:
     statics: tuple[str, ...] = ()
     residual: str = "none"
     transform: str = "none"
+    crop: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(str(c) for c in self.channels))
@@ -124,6 +131,17 @@ class Task:
                 f"input_steps and output_steps must be >= 1, got {self.input_steps}, {self.output_steps}"
             )
         parse_step(self.step, "task step")
+        from gmgclim.data.forcings import check_forcing_names
+        from gmgclim.data.statics import check_static_names
+        from gmgclim.data.transforms import check_transform
+
+        check_forcing_names(self.forcings)
+        check_static_names(self.statics)
+        check_transform(self.transform)
+        if self.residual not in ("none", "persistence"):
+            raise DataError(f"data.residual must be 'none' or 'persistence', got {self.residual!r}")
+        if self.crop is not None:
+            object.__setattr__(self, "crop", (int(self.crop[0]), int(self.crop[1])))
 
     # -- derived ------------------------------------------------------------------------------
 
@@ -141,6 +159,11 @@ class Task:
     def is_latlon(self) -> bool:
         """True on a latitude/longitude grid (latitude weights apply)."""
         return self.spatial_dims == ("latitude", "longitude")
+
+    @property
+    def context_channels(self) -> int:
+        """K, the forcings and statics a model of this task reads besides its channels."""
+        return len(self.forcings) + len(self.statics)
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -222,6 +245,7 @@ class Task:
             "statics": list(self.statics),
             "residual": self.residual,
             "transform": self.transform,
+            "crop": None if self.crop is None else list(self.crop),
         }
 
     @classmethod
@@ -243,8 +267,14 @@ class Task:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise DataError(f"{source}: unknown task keys {unknown}; expected some of {sorted(names)}")
-        missing = [k for k in ("entry", "channels", "step", "input_steps", "output_steps") if k not in values]
+            raise DataError(
+                f"{source}: unknown task keys {unknown}; expected some of {sorted(names)}"
+            )
+        missing = [
+            k
+            for k in ("entry", "channels", "step", "input_steps", "output_steps")
+            if k not in values
+        ]
         if missing:
             raise DataError(f"{source}: task lacks {missing} (has {sorted(values)})")
         splits = {
@@ -271,6 +301,7 @@ class Task:
             statics=tuple(values.get("statics") or ()),
             residual=str(values.get("residual") or "none"),
             transform=str(values.get("transform") or "none"),
+            crop=None if values.get("crop") is None else tuple(values["crop"]),
         )
 
     @classmethod
@@ -284,7 +315,7 @@ class Task:
         }
         extra = {
             key: getattr(d, key)
-            for key in ("forcings", "statics", "residual", "transform")
+            for key in ("forcings", "statics", "residual", "transform", "crop")
             if getattr(d, key, None) is not None
         }
         return cls(
@@ -327,8 +358,12 @@ def open_task_data(task: Task | Mapping[str, Any], time: slice | None = None) ->
 
     if not isinstance(task, Task):  # TODO(spine): callers pass Task only
         task = Task(
-            entry=task["entry"], channels=tuple(task["channels"]), step="1h", input_steps=1,
-            output_steps=1, grid=GridSpec.from_dict(task.get("grid")),
+            entry=task["entry"],
+            channels=tuple(task["channels"]),
+            step="1h",
+            input_steps=1,
+            output_steps=1,
+            grid=GridSpec.from_dict(task.get("grid")),
         )
     kwargs: dict[str, Any] = {}
     if task.grid.target_grid is not None:

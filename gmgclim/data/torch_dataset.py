@@ -20,7 +20,10 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from gmgclim.data.channels import channel_field, select_channels
+from gmgclim.data.context import ContextFields
 from gmgclim.data.normalization import NormalizationStats
+from gmgclim.data.transforms import check_transform
+from gmgclim.data.transforms import forward as transform_forward
 from gmgclim.data.windows import WindowIndex
 
 __all__ = ["WindowDataset", "select_channels"]
@@ -53,12 +56,24 @@ class WindowDataset(torch.utils.data.Dataset):
         Value put where data are NaN, after normalisation (0 = the channel mean).
     return_mask : bool
         Also return ``mask`` (T_out, C, H, W) bool, True where the target is valid (radar coverage).
+    context : ContextFields, optional
+        Forcings and statics of the grid; adds ``context`` (T_in + T_out, K, H, W) to each sample.
+    transform : str
+        Target transform applied to the raw values before normalisation
+        (:mod:`gmgclim.data.transforms`; ``stats`` must be of the transformed fields).
+    crop : (int, int), optional
+        (h, w) of a random crop of the grid per sample; the position is drawn from
+        (``seed``, epoch, sample index), so it is fresh each epoch (:meth:`set_epoch`) and
+        reproducible, whatever the number of loader workers.
+    seed : int
+        Seed of the crop positions.
 
     Notes
     -----
     ``__getitem__(i)`` returns a dict: ``inputs`` (T_in, C, H, W) float32 normalised, ``targets``
-    (T_out, C, H, W) float32 normalised, ``init_time`` int64 nanoseconds since 1970-01-01, and with
-    ``return_mask`` ``mask`` (T_out, C, H, W) bool.
+    (T_out, C, H, W) float32 normalised, ``init_time`` int64 nanoseconds since 1970-01-01, with
+    ``return_mask`` ``mask`` (T_out, C, H, W) bool, and with ``context`` the known inputs
+    ``context`` (T_in + T_out, K, H, W) float32.
     """
 
     def __init__(
@@ -69,6 +84,10 @@ class WindowDataset(torch.utils.data.Dataset):
         stats: NormalizationStats,
         fill_nan: float = 0.0,
         return_mask: bool = False,
+        context: ContextFields | None = None,
+        transform: str = "none",
+        crop: Sequence[int] | None = None,
+        seed: int = 0,
     ):
         if list(stats.channels) != list(channels):
             raise ValueError(
@@ -82,6 +101,11 @@ class WindowDataset(torch.utils.data.Dataset):
         self.stats = stats
         self.fill_nan = float(fill_nan)
         self.return_mask = return_mask
+        self.context = context
+        check_transform(transform)
+        self.transform = transform
+        self.seed = int(seed)
+        self.epoch = 0
         # One lazy Variable per channel (not an xr.concat, which would load lazily indexed
         # backend arrays): numpy- or lazily-indexed (e.g. zarr opened with chunks=None) channels
         # are read by plain indexing; dask-backed ones in one dask.compute per window.
@@ -90,6 +114,13 @@ class WindowDataset(torch.utils.data.Dataset):
         # float64 arithmetic: a float32 mean of ~5e4 (geopotential) would cost ~1e-2 std units
         self._mean = stats.mean[None, :, None, None]
         self._inv_std = (1.0 / stats.std)[None, :, None, None]
+        self.crop = None if crop is None else (int(crop[0]), int(crop[1]))
+        if self.crop is not None:
+            height, width = self._fields[0].shape[1:]
+            if self.crop[0] > height or self.crop[1] > width or min(self.crop) < 1:
+                raise ValueError(
+                    f"data.crop {list(self.crop)} does not fit the {height} x {width} grid"
+                )
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -99,9 +130,26 @@ class WindowDataset(torch.utils.data.Dataset):
         """(H, W)."""
         return tuple(self._fields[0].shape[1:])  # type: ignore[return-value]
 
-    def read(self, positions: np.ndarray) -> np.ndarray:
-        """Raw float32 values ``(len(positions), C, H, W)`` at increasing time positions."""
-        indexer = _as_indexer(np.asarray(positions))
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the crop positions of ``epoch`` (call before iterating a new DataLoader)."""
+        self.epoch = int(epoch)
+
+    def crop_window(self, i: int) -> tuple[slice, slice]:
+        """Rows and columns of sample ``i``'s crop in the current epoch (the whole grid if none)."""
+        if self.crop is None:
+            return slice(None), slice(None)
+        height, width = self._fields[0].shape[1:]
+        rng = np.random.default_rng([self.seed, self.epoch, int(i)])
+        y0 = int(rng.integers(0, height - self.crop[0] + 1))
+        x0 = int(rng.integers(0, width - self.crop[1] + 1))
+        return slice(y0, y0 + self.crop[0]), slice(x0, x0 + self.crop[1])
+
+    def read(self, positions: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """Raw float32 values ``(len(positions), C, H, W)`` at increasing time positions.
+
+        ``window`` (rows, columns) reads only that part of the grid.
+        """
+        indexer = (_as_indexer(np.asarray(positions)), *(window or (slice(None), slice(None))))
         if self._dask:
             import dask
 
@@ -118,7 +166,10 @@ class WindowDataset(torch.utils.data.Dataset):
             raise IndexError(f"window {i} out of range 0..{len(self) - 1}")
         t_in = self.windows.input_steps
         positions = np.concatenate([self.windows.input_index[i], self.windows.target_index[i]])
-        raw = self.read(positions)
+        window = self.crop_window(i)
+        raw = self.read(positions, window)
+        if self.transform != "none":
+            raw = transform_forward(self.transform, raw)
         valid = ~np.isnan(raw)
         values = ((raw - self._mean) * self._inv_std).astype(np.float32)
         if not valid.all():
@@ -132,4 +183,7 @@ class WindowDataset(torch.utils.data.Dataset):
         }
         if self.return_mask:
             out["mask"] = torch.from_numpy(np.ascontiguousarray(valid[t_in:]))
+        if self.context is not None:
+            times = self.windows.times[positions]
+            out["context"] = torch.from_numpy(self.context.fields(times, window))
         return out

@@ -180,9 +180,7 @@ def build_windows(
             f"need input_steps >= 1 and output_steps >= 0, got {input_steps}, {output_steps}"
         )
     t = np.asarray(times, dtype="datetime64[ns]")
-    step_ns = (
-        parse_step(step)
-    )
+    step_ns = parse_step(step)
     step_i = int(step_ns.astype(np.int64))
     if step_i <= 0:
         raise ValueError(f"step must be positive, got {step}")

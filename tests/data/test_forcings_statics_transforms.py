@@ -31,7 +31,9 @@ def test_insolation_polar_day_night_and_normalisation():
     lat, lon = _point(90.0, 0.0)
     pole = toa_insolation(times, lat, lon, normalised=False)
     # June: the sun stays 23.44 deg above the pole's horizon all day: 1361 * 0.968 * sin(23.44)
-    assert float(pole[0, 0, 0]) == pytest.approx(1361 * 0.9683 * np.sin(np.deg2rad(23.44)), rel=5e-3)
+    assert float(pole[0, 0, 0]) == pytest.approx(
+        1361 * 0.9683 * np.sin(np.deg2rad(23.44)), rel=5e-3
+    )
     assert float(pole[1, 0, 0]) == 0.0  # polar night in December
     lat, lon = _point(52.0, 5.0)
     night = toa_insolation(np.array(["2019-03-20T00:00"], "datetime64[ns]"), lat, lon)
@@ -50,7 +52,7 @@ def test_clock_forcings_and_shapes():
     # local solar time at 90 E, 06 UTC is noon: cos(pi) = -1; at 180 E it is 18 h: cos = 0
     assert out[0, 1, 0, 1] == pytest.approx(-1.0, abs=1e-6)
     assert out[0, 1, 0, 2] == pytest.approx(0.0, abs=1e-6)
-    with pytest.raises(DataError, match="unknown forcings.*'moon'"):
+    with pytest.raises(DataError, match=r"unknown forcings.*'moon'"):
         forcing_fields(["moon"], times, lat, lon)
 
 
@@ -85,7 +87,7 @@ def test_static_fields_layout_and_errors():
     assert out.shape == (2, 2, 2)
     np.testing.assert_allclose(out[0], [[0.0, 0.0], [0.5, 0.5]], atol=1e-6)
     np.testing.assert_allclose(out[1], [[1.0, 0.0], [1.0, 0.0]], atol=1e-6)
-    with pytest.raises(DataError, match="data.statics: unknown statics"):
+    with pytest.raises(DataError, match=r"data\.statics: unknown statics"):
         static_fields(["orography_typo"], lat, lon)
 
 

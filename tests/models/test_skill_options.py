@@ -98,7 +98,7 @@ def test_crop_trained_model_forecasts_a_larger_grid(name):
 
 def test_layer_norm_model_refuses_another_grid():
     model = GMG(_config(layer_norm=True)).eval()
-    with pytest.raises(ValueError, match="layer_norm.*16 x 16.*32 x 32"):
+    with pytest.raises(ValueError, match=r"layer_norm.*16 x 16.*32 x 32"):
         model(torch.randn(1, 2, 1, 32, 32))
 
 

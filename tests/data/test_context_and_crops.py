@@ -1,0 +1,81 @@
+"""Sample windows with context channels, target transforms and random crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from gmgclim.data.context import ContextFields, grid_latlon
+from gmgclim.data.normalization import NormalizationStats
+from gmgclim.data.torch_dataset import WindowDataset
+from gmgclim.data.windows import build_windows
+from gmgclim.errors import DataError
+
+
+def _dataset(n_time: int = 12, height: int = 8, width: int = 10) -> xr.Dataset:
+    times = pd.date_range("2019-03-01", periods=n_time, freq="6h").values
+    values = np.arange(n_time * height * width, dtype=np.float32).reshape(n_time, height, width)
+    return xr.Dataset(
+        {"2m_temperature": (("time", "latitude", "longitude"), values)},
+        coords={
+            "time": times,
+            "latitude": np.linspace(50.0, 57.0, height),
+            "longitude": np.linspace(350.0, 359.0, width),
+        },
+    )
+
+
+def _window_set(ds: xr.Dataset, **kwargs) -> WindowDataset:
+    windows = build_windows(ds["time"].values, 2, 3, "6h")
+    stats = NormalizationStats(["t2m"], mean=[0.0], std=[1.0])
+    return WindowDataset(ds, ["t2m"], windows, stats, **kwargs)
+
+
+def test_context_follows_the_window_times_and_grid():
+    ds = _dataset()
+    lat, lon = grid_latlon(ds)
+    context = ContextFields(["utc_hour_cos", "toa_insolation"], ["sin_latitude"], lat, lon)
+    sample = _window_set(ds, context=context)[1]
+    assert sample["context"].shape == (5, 3, 8, 10)
+    # window 1 starts at 06 UTC: frames at 06, 12, 18, 00, 06 -> cos(hour / 24 * 2 pi)
+    np.testing.assert_allclose(sample["context"][:, 0, 0, 0].numpy(), [0, -1, 0, 1, 0], atol=1e-6)
+    # the static channel is the same in every frame: sin(50 deg) in the first row
+    np.testing.assert_allclose(sample["context"][:, 2, 0, 0].numpy(), np.sin(np.deg2rad(50.0)))
+    assert float(sample["context"][3, 1].max()) == 0.0  # midnight over the UK: no sun
+
+
+def test_random_crops_are_fresh_each_epoch_reproducible_and_consistent():
+    ds = _dataset()
+    lat, lon = grid_latlon(ds)
+    context = ContextFields([], ["sin_latitude"], lat, lon)
+    data = _window_set(ds, crop=(4, 6), seed=3, context=context)
+    first = [data.crop_window(i) for i in range(len(data))]
+    again = [_window_set(ds, crop=(4, 6), seed=3).crop_window(i) for i in range(len(data))]
+    assert first == again
+    data.set_epoch(1)
+    assert [data.crop_window(i) for i in range(len(data))] != first
+    sample = data[0]
+    rows, cols = data.crop_window(0)
+    assert sample["inputs"].shape == (2, 1, 4, 6)
+    full = ds["2m_temperature"].values
+    np.testing.assert_array_equal(sample["inputs"][0, 0].numpy(), full[0, rows, cols])
+    np.testing.assert_allclose(
+        sample["context"][0, 0].numpy(), np.sin(np.deg2rad(lat[rows, cols])), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match=r"data.crop \[9, 6\] does not fit the 8 x 10 grid"):
+        _window_set(ds, crop=(9, 6))
+
+
+def test_transform_is_applied_before_normalisation():
+    ds = _dataset()
+    sample = _window_set(ds, transform="log")[0]
+    expected = np.log(ds["2m_temperature"].values[0] + 0.1) - np.log(0.1)
+    np.testing.assert_allclose(sample["inputs"][0, 0].numpy(), expected, rtol=1e-5)
+
+
+def test_projected_grid_without_latlon_is_refused():
+    ds = xr.Dataset({"v": (("y", "x"), np.zeros((2, 2)))})
+    with pytest.raises(DataError, match="latitude/longitude"):
+        grid_latlon(ds)
