@@ -96,12 +96,10 @@ def train_command(
 plot_app = typer.Typer(help="Maps, skill curves and animations of forecasts.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
 
-_RADAR_THRESHOLDS = {"precipitation_rate": [0.5, 1.0, 5.0], "reflectivity": [20.0, 35.0]}
-
 
 def _split_list(values: list[str] | None) -> list[str]:
     """``["a,b", "c"]`` -> ``["a", "b", "c"]`` (options may be repeated or comma-separated)."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    return [v.strip() for item in values or [] if item for v in item.split(",") if v.strip()]
 
 
 def _parse_init_times(values: list[str] | None):
@@ -117,156 +115,46 @@ def _parse_init_times(values: list[str] | None):
         raise ValueError(f"--init-times: cannot read {items} as ISO times ({exc})") from None
 
 
-def _forecast_variables(fc) -> list[str]:
-    return [
-        str(n) for n, v in fc.data_vars.items() if {"time", "prediction_timedelta"} <= set(v.dims)
-    ]
+def _note(text: str | None) -> None:
+    if text:
+        typer.secho(f"note: {text}", err=True)
 
 
-def _open_forecast(path: str):
-    """A forecast zarr store, only init times written (the resume marker), only forecast vars."""
-    from pathlib import Path
+def _open_store_and_truth(forecast: str, truth: str | None):
+    """The forecast store (a note if partly written) and its truth over its valid times."""
+    from gmgclim.evaluation import open_forecast_store, open_truth
 
-    import xarray as xr
-
-    if not Path(path).exists() and "://" not in path:
-        raise FileNotFoundError(f"forecast store {path} does not exist")
-    fc = xr.open_zarr(path, decode_timedelta=True)
-    if "init_written" in fc.coords:
-        written = fc["init_written"].values.astype(bool)
-        if not written.any():
-            raise GmgclimError(f"{path}: no init time is written yet", hint="run gmgclim forecast")
-        if not written.all():
-            typer.secho(
-                f"note: {path} holds {int(written.sum())} of {written.size} init times; "
-                "scoring those (resume the forecast to finish it)",
-                err=True,
-            )
-            fc = fc.isel(time=written)
-        fc = fc.drop_vars("init_written")
-    return fc
+    store = open_forecast_store(forecast)
+    _note(store.partial_note("plotting"))
+    return store, open_truth(store, truth)
 
 
-def _forecast_task(fc) -> dict:
-    """What the forecast was made from: the checkpoint's task, else the recipe's data section."""
-    import json
-
-    def parse(key: str) -> dict:
-        try:
-            value = json.loads(fc.attrs.get(key) or "{}")
-        except json.JSONDecodeError:
-            return {}
-        return value if isinstance(value, dict) else {}
-
-    task = parse("forecast_task")
-    data = parse("forecast_recipe").get("data") or {}
-    return {**data, **{k: v for k, v in task.items() if v is not None}}
-
-
-def _open_truth(fc, entry: str | None, time=None):
-    """The truth on the forecast's grid: the recipe's crop/coarsen/regrid applied as in training."""
-    import json
-
-    from gmgclim.data.catalog import open_entry
-    from gmgclim.data.task import open_task_data
-
-    data = _forecast_task(fc)
-    entry = entry or data.get("entry")
-    if not entry:
-        raise GmgclimError(
-            "the forecast does not say which data it forecast", hint="pass --truth CATALOG_ENTRY"
-        )
-    channels = json.loads(fc.attrs.get("forecast_channels") or "null") or data.get("channels")
-    grid = data.get("grid") or {}
-    if channels:
-        # the same path as training, so the truth's grid (and cell order) is the forecast's
-        return open_task_data({"entry": entry, "channels": channels, "grid": grid}, time=time)
-    return open_entry(entry, time=time)
-
-
-def _truth_period(fc, before_steps: int = 0):
-    import numpy as np
-
-    step = np.timedelta64(0, "ns")
-    if fc.sizes["prediction_timedelta"] and before_steps:
-        step = fc["prediction_timedelta"].values.min()
-    start = fc["time"].values.min() - before_steps * step
-    end = fc["time"].values.max() + fc["prediction_timedelta"].values.max()
-    return slice(str(start), str(end))
-
-
-def _climatology(fc, truth_entry: str | None, years: str | None, variables: list[str]):
-    """Day-of-year x hour climatology of the training period (or --climatology-years).
-
-    Falls back to the period's time mean (the WeatherBench 1 climatology) when the period does not
-    cover the valid days of year, as for short samples.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from gmgclim.metrics import compute_climatology
-
-    if years:
-        ys = _parse_years(years)
-        period = slice(f"{min(ys)}-01-01", f"{max(ys)}-12-31T23:59")
-        label = f"years {years}"
-    else:
-        train = (_forecast_task(fc).get("splits") or {}).get("train")
-        if not train:
-            raise GmgclimError(
-                "the climatology needs the training years, which the forecast does not record",
-                hint="pass --climatology-years 1979-2015",
-            )
-        period = slice(str(train["start"]), str(pd.Period(str(train["end"])).end_time))
-        label = f"training period {train['start']}..{train['end']}"
-    truth = _open_truth(fc, truth_entry, time=period)[variables]
-    clim = compute_climatology(truth, years=period)
-    valid = (fc["time"].values[:, None] + fc["prediction_timedelta"].values[None, :]).ravel()
-    doy = pd.DatetimeIndex(valid).day_of_year.values
-    have = set(clim["dayofyear"].values.tolist()) if "dayofyear" in clim.dims else set()
-    if not set(np.unique(doy).tolist()) <= have:
-        typer.secho(
-            f"note: the {label} does not cover the forecast's days of year; using its time "
-            "mean as climatology (WeatherBench 1 definition)",
-            err=True,
-        )
-        clim = truth.mean("time", keep_attrs=True)
-    return clim.load()
-
-
-def _dask_client(scheduler: str | None, workers: int | None):
-    """A dask.distributed client for --scheduler ADDRESS or a --workers N LocalCluster."""
-    if not scheduler and not workers:
-        return None
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise GmgclimError(
-            "--scheduler/--workers need dask.distributed", hint="pip install 'dask[distributed]'"
-        ) from exc
-    if scheduler:
-        return Client(scheduler)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
-    return Client(cluster)
+_LEAD_UNITS = {"hours": "h", "minutes": "min", "days": "d"}
 
 
 def _print_scores(table, max_rows: int = 60) -> None:
-    """Scores as a rich table: one row per (model, variable, metric, level, threshold)."""
+    """Scores as a rich table: one row per label (model, variable, metric ...), one column per lead.
+
+    Every column of ``table`` other than the lead time, value and bookkeeping is a row label, so
+    the layout follows :func:`gmgclim.metrics.scores_to_table` as it is.
+    """
+    import shutil
+
     from rich.console import Console
     from rich.table import Table
 
-    keys = [c for c in ("model", "variable", "metric", "level", "threshold", "scale") if c in table]
-    wide = table.pivot_table(index=keys, columns="lead_time_hours", values="value", dropna=False)
-    out = Table(title="scores by lead time (h)")
+    lead = next(c for c in table.columns if str(c).startswith("lead_time"))
+    keys = [c for c in table.columns if c not in {lead, "value", "units", "n_verified"}]
+    wide = table.pivot_table(index=keys, columns=lead, values="value", dropna=False)
+    unit = lead.removeprefix("lead_time_")
+    out = Table(title=f"scores by lead time ({_LEAD_UNITS.get(unit, unit)})")
     for key in keys:
         out.add_column(key, no_wrap=True)
-    for lead in wide.columns:
-        out.add_column(f"{lead:g}", justify="right")
+    for column in wide.columns:
+        out.add_column(f"{column:g}", justify="right")
     for index, row in list(wide.iterrows())[:max_rows]:
         index = index if isinstance(index, tuple) else (index,)
         out.add_row(*[str(v) for v in index], *[f"{v:.4g}" for v in row.values])
-    import shutil
-
     label_width = sum(
         max(len(str(v)) for v in [key, *wide.index.get_level_values(i)]) + 3
         for i, key in enumerate(keys)
@@ -317,8 +205,20 @@ def forecast_cmd(
     """
     inits = _parse_init_times(init_times)
     if model == "extrapolation":
-        _extrapolation_cmd(
-            source, output, inits, lead_steps, input_steps, batch_size, overwrite, progress
+        from gmgclim.evaluation import write_extrapolation_nowcast
+
+        report = write_extrapolation_nowcast(
+            source,
+            output,
+            inits,
+            lead_steps=lead_steps,
+            input_steps=input_steps,
+            batch_size=batch_size,
+            resume=not overwrite,
+            progress=progress,
+        )
+        typer.echo(
+            f"{report.store}: {report.n_init_times} init times ({report.n_written} written now)"
         )
         return
     if model != "checkpoint":
@@ -341,35 +241,6 @@ def forecast_cmd(
         f"{report.store}: {report.n_init_times} init times ({report.n_written} written now, "
         f"{report.n_skipped} already there) in {report.seconds:.1f} s"
     )
-
-
-def _extrapolation_cmd(
-    entry, output, inits, lead_steps, input_steps, batch_size, overwrite, progress
-) -> None:
-    import numpy as np
-
-    from gmgclim.data.catalog import open_entry
-    from gmgclim.data.windows import build_windows
-    from gmgclim.inference.extrapolation import _pysteps, write_extrapolation_zarr
-
-    _pysteps()  # load pysteps (and PROJ) before netCDF files are opened
-    truth = open_entry(entry)
-    times = truth["time"].values
-    step = np.timedelta64(int(np.median(np.diff(times).astype(np.int64))), "ns")
-    if inits is None:
-        inits = build_windows(times, input_steps, lead_steps, step).init_times
-    leads = np.arange(1, lead_steps + 1) * step
-    report = write_extrapolation_zarr(
-        truth,
-        output,
-        inits,
-        leads,
-        input_steps=input_steps,
-        batch_size=batch_size,
-        resume=not overwrite,
-        progress=progress,
-    )
-    typer.echo(f"{report.store}: {report.n_init_times} init times ({report.n_written} written now)")
 
 
 @app.command("score")
@@ -407,96 +278,24 @@ def score_cmd(
 
       gmgclim score nowcast.zarr --truth knmi-radar --baselines persistence,extrapolation --thresholds 0.5,1,5
     """
-    from pathlib import Path
+    from gmgclim.evaluation import dask_client, score_store, write_scores
 
-    import numpy as np
-    import xarray as xr
-
-    from gmgclim.metrics import score_forecast, score_with_baselines, scores_to_table
-
-    names = _split_list([baselines]) if baselines else []
-    unknown = [b for b in names if b not in ("persistence", "climatology", "extrapolation")]
-    if unknown:
-        raise ValueError(
-            f"--baselines: unknown {unknown}; choose persistence, climatology, extrapolation"
-        )
-    if convention not in ("wb1", "wb2"):
-        raise ValueError(f"--convention must be wb1 or wb2, got {convention!r}")
-    if "extrapolation" in names:
-        from gmgclim.inference.extrapolation import _pysteps
-
-        _pysteps()  # load pysteps (and PROJ) before netCDF files are opened
-    fc = _open_forecast(forecast)
-    variables = _forecast_variables(fc)
-    fc = fc[variables]
-    radar = bool({"y", "x"} & set(fc.dims)) or any(v in _RADAR_THRESHOLDS for v in variables)
-    metric_names = (
-        _split_list([metrics])
-        if metrics
-        else (
-            ["rmse", "mae", "bias", "csi", "pod", "far", "ets", "fss"]
-            if radar
-            else ["rmse", "mae", "bias", "acc"]
-        )
-    )
-    thr = None
-    if thresholds:
-        thr = [float(v) for v in _split_list([thresholds])]
-    elif radar:
-        thr = {v: _RADAR_THRESHOLDS.get(v, [0.5]) for v in variables}
-    scale_values = [int(v) for v in _split_list([scales])] if scales else None
-    input_steps = int(fc.attrs.get("forecast_input_steps", 3))
-    truth_ds = _open_truth(fc, truth, time=_truth_period(fc, before_steps=max(input_steps, 3)))
-    truth_ds = truth_ds[variables]
-    need_clim = "climatology" in names or ("acc" in metric_names and convention == "wb2")
-    client = _dask_client(scheduler, workers)
-    try:
-        clim = _climatology(fc, truth, climatology_years, variables) if need_clim else None
-        kwargs = dict(
-            metrics=metric_names,
+    with dask_client(scheduler, workers):
+        result = score_store(
+            forecast,
+            truth=truth,
+            baselines=_split_list([baselines]),
             convention=convention,
-            thresholds=thr,
-            scales=scale_values,
-            skipna=radar,
+            metrics=_split_list([metrics]) or None,
+            thresholds=[float(v) for v in _split_list([thresholds])] or None,
+            scales=[int(v) for v in _split_list([scales])] or None,
+            climatology_years=_parse_years(climatology_years) if climatology_years else None,
         )
-        model_name = str(fc.attrs.get("forecast_model_name", "model"))
-        scores = score_with_baselines(
-            fc,
-            truth_ds,
-            baselines=[b for b in names if b != "extrapolation"],
-            climatology=clim,
-            model_name=model_name,
-            **kwargs,
-        )
-        if "extrapolation" in names:
-            from gmgclim.inference import extrapolation_forecast
-
-            nowcast = extrapolation_forecast(
-                truth_ds.load(),
-                fc["time"].values,
-                fc["prediction_timedelta"].values,
-                missing="nan",
-            )[variables]
-            extra = score_forecast(nowcast, truth_ds, climatology=clim, **kwargs)
-            label = xr.DataArray(np.array(["extrapolation"]), dims=("model",), name="model")
-            scores = xr.concat(
-                [scores, extra.expand_dims(model=label)], dim="model", combine_attrs="override"
-            )
-    finally:
-        if client is not None:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    scores.attrs.update(forecast=str(forecast), truth=str(truth or ""), baselines=",".join(names))
-    out_path = Path(output)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    scores.to_netcdf(out_path)
-    table = scores_to_table(scores)
-    csv_path = Path(csv) if csv else out_path.with_suffix(".csv")
-    table.to_csv(csv_path, index=False)
-    _print_scores(table)
-    typer.echo(f"wrote {out_path} and {csv_path}")
+    for note in result.notes:
+        _note(note)
+    nc_path, csv_path = write_scores(result, output, csv)
+    _print_scores(result.table)
+    typer.echo(f"wrote {nc_path} and {csv_path}")
 
 
 def _pick_init(fc, init_time: str | None):
@@ -537,14 +336,12 @@ def plot_maps_cmd(
     """
     from gmgclim.plotting.maps import plot_forecast_maps
 
-    fc = _open_forecast(forecast)
-    variable = variable or _forecast_variables(fc)[0]
-    truth_ds = _open_truth(fc, truth, time=_truth_period(fc))
+    store, truth_ds = _open_store_and_truth(forecast, truth)
     path = plot_forecast_maps(
-        fc,
+        store.forecast,
         truth_ds,
-        variable,
-        _pick_init(fc, init_time),
+        variable or store.variables[0],
+        _pick_init(store.forecast, init_time),
         _parse_leads(lead_times),
         output,
         level=level,
@@ -582,8 +379,8 @@ def plot_skill_cmd(
     path = plot_skill_curves(
         ds,
         output,
-        variables=_split_list([variables]) if variables else None,
-        metrics=_split_list([metrics]) if metrics else None,
+        variables=_split_list([variables]) or None,
+        metrics=_split_list([metrics]) or None,
         level=level,
     )
     typer.echo(f"wrote {path}")
@@ -609,11 +406,15 @@ def plot_animation_cmd(
     """
     from gmgclim.plotting.animate import animate_forecast
 
-    fc = _open_forecast(forecast)
-    variable = variable or _forecast_variables(fc)[0]
-    truth_ds = _open_truth(fc, truth, time=_truth_period(fc))
+    store, truth_ds = _open_store_and_truth(forecast, truth)
     path = animate_forecast(
-        fc, truth_ds, variable, _pick_init(fc, init_time), output, level=level, fps=fps
+        store.forecast,
+        truth_ds,
+        variable or store.variables[0],
+        _pick_init(store.forecast, init_time),
+        output,
+        level=level,
+        fps=fps,
     )
     typer.echo(f"wrote {path}")
 

@@ -7,24 +7,31 @@ radar no-data) when given a validity mask.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
+
+from gmgclim.metrics.weights import latitude_weights_wb1
 
 __all__ = ["latitude_weights", "squared_error_sums", "weighted_mse"]
 
 
-def latitude_weights(latitude_deg: torch.Tensor | list[float]) -> torch.Tensor:
-    """``cos(latitude) / mean(cos(latitude))`` as a float32 tensor of shape (H,).
+def latitude_weights(latitude_deg: np.ndarray | Sequence[float]) -> torch.Tensor:
+    """Row weights of the loss: :func:`gmgclim.metrics.weights.latitude_weights_wb1` as a tensor.
 
     Parameters
     ----------
-    latitude_deg : torch.Tensor or list of float
+    latitude_deg : array-like of float
         Row latitudes in degrees north, shape (H,).
+
+    Returns
+    -------
+    torch.Tensor
+        ``cos(latitude) / mean(cos(latitude))``, float32, shape (H,), mean 1.
     """
-    lat = torch.as_tensor(latitude_deg, dtype=torch.float64)
-    weights = torch.cos(lat * (math.pi / 180.0))
-    return (weights / weights.mean()).float()
+    weights = latitude_weights_wb1(np.asarray(latitude_deg, dtype=np.float64))
+    return torch.as_tensor(np.asarray(weights.values), dtype=torch.float32)
 
 
 def _weights_and_error(

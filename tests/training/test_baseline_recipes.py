@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from gmgclim.config import load_recipe
+from gmgclim.data.task import Task
 from gmgclim.models import get_model
 from gmgclim.training import load_checkpoint, train
 from gmgclim.training.loop import build_model_config
@@ -51,13 +52,7 @@ def grid_shape(recipe) -> tuple[int, int]:
 def n_parameters(recipe) -> int:
     """Parameters of the recipe's model on its grid, built on the meta device (no memory)."""
     height, width = grid_shape(recipe)
-    task = {
-        "channels": recipe.data.channels,
-        "height": height,
-        "width": width,
-        "input_steps": recipe.data.input_steps,
-        "output_steps": recipe.data.output_steps,
-    }
+    task = Task.from_recipe(recipe).replace(height=height, width=width)
     config = build_model_config(recipe, task)
     with torch.device("meta"):
         model = get_model(recipe.model.name, config)

@@ -17,8 +17,8 @@ from conftest import REPO, subprocess_env, tiny_recipe, write_recipe
 from gmgclim.cli import main as cli_main
 from gmgclim.config import load_recipe
 from gmgclim.errors import RecipeError
-from gmgclim.training import build_model, load_checkpoint, train
 from gmgclim.models.checkpoint import find_checkpoint
+from gmgclim.training import build_model, load_checkpoint, train
 
 
 def _weights(run_dir) -> dict[str, torch.Tensor]:
@@ -149,6 +149,22 @@ def test_resume_refuses_another_model(tiny):
     train(load_recipe(path), progress=False)
     with pytest.raises(RecipeError, match=r"model section differs in \['config'\]"):
         train(load_recipe(path, overrides=["model.config.num_hidden=[4, 4]"]), progress=False)
+
+
+def test_resume_accepts_a_recipe_written_before_new_data_options(tiny):
+    """A checkpoint recipe without a data key of today's schema reads it as its default."""
+    from gmgclim.models.checkpoint import Checkpoint
+    from gmgclim.training.state import check_resume_compatible
+
+    recipe = load_recipe(tiny("old"))
+    old = recipe.to_dict()
+    for key in ("forcings", "statics", "residual", "transform", "in_memory"):
+        old["data"].pop(key, None)
+    ckpt = Checkpoint("gmg", {}, {}, {}, model_state={}, recipe=old)
+    check_resume_compatible(recipe, ckpt, recipe.output.dir)  # no error
+    old["data"]["channels"] = ["t850"]
+    with pytest.raises(RecipeError, match=r"data section differs in \['channels'\]"):
+        check_resume_compatible(recipe, ckpt, recipe.output.dir)
 
 
 def test_split_without_windows_is_a_recipe_error(tmp_path):
