@@ -1,7 +1,10 @@
 """torchrun-aware process setup: ranks, devices, threads, and small collective helpers.
 
 Outside torchrun everything runs as one process (rank 0 of 1) and the helpers are no-ops, so the
-training loop reads the same either way. Under ``torchrun`` the process group is initialised from the
+training loop and the forecast writer read the same either way. Training calls
+:func:`setup_distributed` (device, threads and process group); inference only joins the group
+(:func:`join_process_group`) and asks where it sits (:func:`rank_and_world_size`), leaving the
+device and thread settings as the caller chose them. Under ``torchrun`` the process group is initialised from the
 environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``,
 ``MASTER_PORT``): NCCL on CUDA, gloo on CPU.
 """
@@ -22,6 +25,8 @@ __all__ = [
     "available_cores",
     "barrier",
     "cleanup_distributed",
+    "join_process_group",
+    "rank_and_world_size",
     "setup_distributed",
     "threads_per_process",
 ]
@@ -117,14 +122,45 @@ def setup_distributed(
         torch_device = torch.device("cpu")
     torch.set_num_threads(threads_per_process(local_world_size, threads))
     distributed = world_size > 1
-    if distributed and not dist.is_initialized():
-        dist.init_process_group(
-            backend="nccl" if use_cuda else "gloo",
-            rank=rank,
-            world_size=world_size,
-            timeout=timedelta(seconds=timeout_s),
-        )
+    join_process_group("nccl" if use_cuda else "gloo", timeout_s)
     return DistInfo(rank, world_size, local_rank, local_world_size, torch_device, distributed)
+
+
+def join_process_group(backend: str | None = None, timeout_s: float | None = None) -> bool:
+    """Join the torchrun process group if launched with ``WORLD_SIZE > 1`` and not joined yet.
+
+    Reads ``RANK`` and ``WORLD_SIZE`` from the environment; sets no device and no threads.
+
+    Parameters
+    ----------
+    backend : {"nccl", "gloo"}, optional
+        Default: NCCL when CUDA is available, else gloo.
+    timeout_s : float, optional
+        Collective timeout in seconds (default: torch's).
+
+    Returns
+    -------
+    bool
+        True when this call initialised the group (the caller then destroys it, see
+        :func:`cleanup_distributed`); False outside torchrun or when already joined.
+    """
+    if not dist.is_available() or dist.is_initialized() or _env_int("WORLD_SIZE", 1) <= 1:
+        return False
+    kwargs = {} if timeout_s is None else {"timeout": timedelta(seconds=timeout_s)}
+    dist.init_process_group(
+        backend=backend or ("nccl" if torch.cuda.is_available() else "gloo"),
+        rank=_env_int("RANK", 0),
+        world_size=_env_int("WORLD_SIZE", 1),
+        **kwargs,
+    )
+    return True
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """``(rank, world_size)`` of the joined process group, else ``(0, 1)``; creates no device."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def cleanup_distributed() -> None:

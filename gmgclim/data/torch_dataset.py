@@ -73,7 +73,8 @@ class WindowDataset(torch.utils.data.Dataset):
     ``__getitem__(i)`` returns a dict: ``inputs`` (T_in, C, H, W) float32 normalised, ``targets``
     (T_out, C, H, W) float32 normalised, ``init_time`` int64 nanoseconds since 1970-01-01, with
     ``return_mask`` ``mask`` (T_out, C, H, W) bool, and with ``context`` the known inputs
-    ``context`` (T_in + T_out, K, H, W) float32.
+    ``context`` (T_in + T_out, K, H, W) float32; with ``crop`` the grid ``rows`` (h,) int64 of
+    the crop (for latitude weights).
     """
 
     def __init__(
@@ -183,6 +184,8 @@ class WindowDataset(torch.utils.data.Dataset):
         }
         if self.return_mask:
             out["mask"] = torch.from_numpy(np.ascontiguousarray(valid[t_in:]))
+        if self.crop is not None:
+            out["rows"] = torch.arange(*window[0].indices(self._fields[0].shape[1]))
         if self.context is not None:
             times = self.windows.times[positions]
             out["context"] = torch.from_numpy(self.context.fields(times, window))

@@ -33,7 +33,15 @@ import pandas as pd
 import xarray as xr
 
 from gmgclim import __version__
+from gmgclim.config import parse_step
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.errors import DataError
+from gmgclim.inference.layout import empty_forecast_array, forecast_time_coords
+from gmgclim.inference.zarr_writer import (
+    ForecastWriteReport,
+    forecast_store_template,
+    stream_to_zarr,
+)
 
 __all__ = [
     "PRECIPITATION_VARIABLES",
@@ -42,8 +50,6 @@ __all__ = [
     "write_extrapolation_zarr",
 ]
 
-INIT_DIM = "time"
-LEAD_DIM = "prediction_timedelta"
 #: Variables moved to decibels before the motion is estimated (rates or amounts, >= 0).
 PRECIPITATION_VARIABLES = ("precipitation_rate", "total_precipitation")
 # pysteps' usual settings for rain-rate optical flow: rates below this are "no rain" ...
@@ -197,11 +203,7 @@ class _Layout:
         self.truth = _as_dataset(truth)
         self.variables = _field_variables(self.truth, variables)
         times = self.truth[INIT_DIM].values.astype("datetime64[ns]")
-        self.step = (
-            _frame_step(times)
-            if step is None
-            else pd.Timedelta(step).to_timedelta64().astype("timedelta64[ns]")
-        )
+        self.step = _frame_step(times) if step is None else parse_step(step, "step")
         self.init_times = np.atleast_1d(pd.to_datetime(np.asarray(init_times)).to_numpy()).astype(
             "datetime64[ns]"
         )
@@ -257,16 +259,7 @@ class _Layout:
         return out
 
     def dataset(self, arrays: dict[str, Any], motion_method: str) -> xr.Dataset:
-        coords: dict[str, Any] = {
-            INIT_DIM: xr.Variable(
-                INIT_DIM, self.init_times, {"long_name": "forecast initialisation time"}
-            ),
-            LEAD_DIM: xr.Variable(
-                LEAD_DIM,
-                self.lead_times,
-                {"long_name": "forecast lead time", "standard_name": "forecast_period"},
-            ),
-        }
+        coords: dict[str, Any] = forecast_time_coords(self.init_times, self.lead_times)
         for name, coord in self.truth.coords.items():
             if coord.dims and set(coord.dims) <= set(self.spatial_dims):
                 coords[str(name)] = coord.variable.load()
@@ -369,7 +362,7 @@ def write_extrapolation_zarr(
     batch_size: int = 4,
     resume: bool = True,
     progress: bool = True,
-):
+) -> ForecastWriteReport:
     """Stream extrapolation nowcasts into a zarr store, resumably (layout of ``forecast``).
 
     Parameters are those of :func:`extrapolation_forecast`, plus ``store``, ``batch_size``,
@@ -377,14 +370,8 @@ def write_extrapolation_zarr(
 
     Returns
     -------
-    gmgclim.inference.forecast.ForecastWriteReport
+    ForecastWriteReport
     """
-    from gmgclim.inference.forecast import (
-        empty_forecast_array,
-        forecast_store_template,
-        stream_to_zarr,
-    )
-
     layout = _Layout(truth, init_times, lead_times, input_steps, variables, step, missing)
     n = len(layout.init_times)
     skeleton = layout.dataset(

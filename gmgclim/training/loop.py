@@ -262,6 +262,7 @@ def _epoch_batches(
 ) -> Iterator[dict[str, torch.Tensor]]:
     """The batches left in the current epoch (its order is a function of seed and epoch)."""
     sampler.set_position(state.epoch, state.batch_in_epoch * batch_size)
+    data.train_set.set_epoch(state.epoch)  # fresh random crops each epoch, drawn from the seed
     loader_kwargs: dict[str, Any] = {
         "num_workers": num_workers,
         "pin_memory": info.device.type == "cuda",
@@ -301,7 +302,8 @@ def training_loss(
     Parameters
     ----------
     model : nn.Module
-        Called as ``model(inputs, targets, mask)``; returns (B, T_in + T_out - 1, C, H, W).
+        Called as ``model(inputs, targets, mask, context=...)``; returns
+        (B, T_in + T_out - 1, C, H, W).
     batch : dict of str to torch.Tensor
         ``inputs`` (B, T_in, C, H, W), ``targets`` (B, T_out, C, H, W), normalised; ``mask``
         (B, T_out, C, H, W) bool where targets are valid, when the loss is NaN-masked.
@@ -315,30 +317,32 @@ def training_loss(
         Scalar weighted MSE, normalised units, float32.
     """
     t, task, info = plan.recipe.training, data.task, plan.info
-    assert task.height is not None and task.width is not None  # with_grid filled them
+    inputs, targets = batch["inputs"], batch["targets"]
+    height, width = inputs.shape[-2:]  # the grid, or the random crop of this batch
     mask = teacher_forcing_mask(
         step,
         t.scheduled_sampling,
         global_batch_size=plan.global_batch,
         input_steps=task.input_steps,
         output_steps=task.output_steps,
-        height=task.height,
-        width=task.width,
+        height=int(height),
+        width=int(width),
         seed=t.seed,
         rank=info.rank,
         world_size=info.world_size,
     )
     if mask is not None:
         mask = mask.to(info.device)
-    inputs, targets = batch["inputs"], batch["targets"]
     with _autocast(info.device, t.precision):
-        predictions = model(inputs, targets, mask)
+        predictions = model(inputs, targets, mask, **_context(batch))
     if t.loss.frames == "forecast":
         predictions, truth = predictions[:, -task.output_steps :], targets
     else:
         truth = torch.cat([inputs[:, 1:], targets], dim=1)
     valid = batch.get("mask") if t.loss.nan_masked else None
     row_weights = data.row_weights if t.loss.latitude_weighted else None
+    if row_weights is not None and "rows" in batch:
+        row_weights = row_weights.to(batch["rows"].device)[batch["rows"]]  # (B, h) of each crop
     return weighted_mse(predictions.float(), truth, row_weights, valid)
 
 
@@ -387,7 +391,7 @@ def validate(
         for batch in loader:
             batch = _to_device(batch, info.device)
             with _autocast(info.device, precision):
-                forecast = model(batch["inputs"])
+                forecast = model(batch["inputs"], **_context(batch))
             e, w = squared_error_sums(
                 forecast.float(), batch["targets"], data.row_weights, batch.get("mask")
             )
@@ -413,6 +417,11 @@ def _validation_due(t: TrainingConfig, step: int, end_of_epoch: bool, total_step
 def _autocast(device: torch.device, precision: str) -> Any:
     """bf16 autocast when ``precision == "bf16"``, else a no-op context."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _context(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``{"context": (B, T_in + T_out, K, H, W)}`` when the task has forcings/statics, else {}."""
+    return {"context": batch["context"]} if "context" in batch else {}
 
 
 def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -453,13 +462,19 @@ def build_model_config(recipe: Recipe, task: Task) -> dict[str, Any]:
     from gmgclim.models import config_from_dict
 
     values = dict(recipe.model.config)
+    # a crop-trained model is built for its crops (it forecasts any grid afterwards)
+    height, width = task.crop if task.crop is not None else (task.height, task.width)
     values.update(
         in_channels=len(task.channels),
-        height=task.height,
-        width=task.width,
+        height=height,
+        width=width,
         input_steps=task.input_steps,
         output_steps=task.output_steps,
     )
+    if task.context_channels:
+        values["context_channels"] = task.context_channels
+    if task.residual == "persistence":
+        values["residual"] = True
     try:
         config = config_from_dict(recipe.model.name, values)
     except (ValueError, TypeError) as exc:

@@ -47,11 +47,15 @@ def _weights_and_error(
     target = target.float()
     weights = torch.ones_like(target)
     if row_weights is not None:
-        if row_weights.shape != (target.shape[-2],):
+        height = target.shape[-2]
+        if row_weights.shape not in {(height,), (target.shape[0], height)}:
             raise ValueError(
-                f"row weights must have shape (H,) = ({target.shape[-2]},), got {tuple(row_weights.shape)}"
+                f"row weights must have shape (H,) = ({height},) or (B, H), got "
+                f"{tuple(row_weights.shape)}"
             )
-        weights = weights * row_weights.to(target.device, torch.float32)[:, None]
+        rows = row_weights.to(target.device, torch.float32)
+        # (H,) for the whole grid; (B, H) for random crops, each sample its own rows
+        weights = weights * (rows[:, None] if rows.ndim == 1 else rows[:, None, None, :, None])
     if valid is not None:
         valid = valid & torch.isfinite(target)
         weights = weights * valid
@@ -75,6 +79,7 @@ def weighted_mse(
     prediction, target : torch.Tensor
         (B, T, C, H, W), normalised units. Target may hold NaN where ``valid`` is False.
     row_weights : torch.Tensor, optional
+        (H,) or (B, H) per-row weights (crops carry their own rows).
         (H,) weights with mean 1 (:func:`latitude_weights`); None weighs rows equally.
     valid : torch.Tensor, optional
         (B, T, C, H, W) bool, True where the target counts. Non-finite targets never count when a

@@ -80,7 +80,9 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         A split holds no complete window, or cached statistics are for other channels.
     """
     from gmgclim.data.channels import select_channels
+    from gmgclim.data.context import ContextFields
     from gmgclim.data.torch_dataset import WindowDataset
+    from gmgclim.data.transforms import forward as transform_forward
     from gmgclim.data.windows import build_windows
 
     task = Task.from_recipe(recipe)
@@ -111,8 +113,9 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
     reuse = [Path(recipe.data.stats)] if recipe.data.stats else []
     if run_dir is not None:
         reuse.append(run_dir / STATS_NAME)
+    # statistics of the fields the network sees: after the target transform (lazy on dask data)
     stats = compute_or_load_stats(
-        ds,
+        transform_forward(task.transform, ds),
         list(task.channels),
         slice(*task.split_bounds("train")),
         None,
@@ -120,6 +123,7 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         write=is_main,
         source=f"{recipe.source}",
     )
+    context = ContextFields.for_dataset(task.forcings, task.statics, ds)
     datasets = {
         name: WindowDataset(
             ds,
@@ -128,6 +132,11 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
             stats,
             fill_nan=task.fill_nan,
             return_mask=recipe.training.loss.nan_masked,
+            context=context,
+            transform=task.transform,
+            # random crops for training only: validation scores the whole grid
+            crop=task.crop if name == "train" else None,
+            seed=recipe.training.seed,
         )
         for name in ("train", "valid")
     }

@@ -1,0 +1,343 @@
+"""What is forecast: a model, its typed task and normalisation, and how to run it.
+
+A :class:`Forecaster` holds a model that maps normalised input frames to normalised forecasts,
+the :class:`~gmgclim.data.task.Task` it was trained on (channels, steps, grid, splits) and the
+per-channel statistics that turn its output into physical fields. :func:`load_forecaster` builds
+one from a checkpoint file or run directory through the torch-only
+:mod:`gmgclim.models.checkpoint` (never through the trainer). :meth:`Forecaster.predict` is the
+one place that normalises inputs, runs the model and de-normalises its output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gmgclim.config import parse_step
+from gmgclim.data.task import Task
+from gmgclim.errors import CheckpointError
+
+__all__ = ["PRECISIONS", "Forecaster", "load_forecaster"]
+
+#: Autocast dtype of each ``precision`` name (None: no autocast, float32).
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+_TASK_FIELDS = frozenset(f.name for f in dataclasses.fields(Task))
+_STEP_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+@dataclasses.dataclass(init=False, eq=False)
+class Forecaster:
+    """A model plus everything needed to turn its output into physical fields.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps normalised inputs (B, T_in, C, H, W) to normalised forecasts (B, T_out, C, H, W)
+        when called without targets (eval mode).
+    channels : sequence of str, optional
+        Lexicon short names in tensor channel order, e.g. ``("t850", "z500")``.
+    input_steps, output_steps : int, optional
+        T_in frames fed to the model, T_out frames forecast.
+    step : str or np.timedelta64, optional
+        Time between frames (``"6h"``, ``"5min"`` or a timedelta64).
+    mean, std : array-like, shape (C,)
+        Per-channel normalisation statistics in physical units; forecasts are ``x * std + mean``.
+    source : str
+        Where the model came from (checkpoint path); written to the forecast attributes.
+    recipe : dict, optional
+        The recipe that trained the model (plain python); written as JSON to the attributes.
+    task : Task or dict, optional
+        The model's task. A :class:`~gmgclim.data.task.Task` is used as it is (``channels`` ...
+        need not be repeated, and must agree when they are). A dict (a checkpoint's task, or
+        part of one such as ``{"splits": ...}``) is completed from the recipe's ``data`` section
+        and the arguments above, which win.
+    model_name : str, optional
+        Registry name of the model (``"gmg"``).
+    fill_nan : float, optional
+        Value (normalised units) that replaces NaN in inputs, as in training (default: the
+        task's, else 0).
+
+    Attributes
+    ----------
+    task : Task
+        The typed task; ``entry`` is ``""`` when no catalog entry is known.
+    mean, std : np.ndarray, float64, shape (C,)
+    """
+
+    model: torch.nn.Module
+    task: Task
+    mean: np.ndarray
+    std: np.ndarray
+    source: str
+    recipe: dict
+    model_name: str | None
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        channels: Sequence[str] | None = None,
+        input_steps: int | None = None,
+        output_steps: int | None = None,
+        step: Any = None,
+        mean: Any = None,
+        std: Any = None,
+        source: str = "<in-memory model>",
+        recipe: dict | None = None,
+        task: Task | Mapping[str, Any] | None = None,
+        model_name: str | None = None,
+        fill_nan: float | None = None,
+    ):
+        self.model = model
+        self.source = source
+        self.recipe = dict(recipe or {})
+        self.model_name = model_name
+        explicit = {
+            "channels": None if channels is None else tuple(channels),
+            "input_steps": input_steps,
+            "output_steps": output_steps,
+            "step": step,
+            "fill_nan": fill_nan,
+        }
+        self.task = _build_task(task, self.recipe, explicit, source)
+        if mean is None or std is None:
+            raise ValueError("a Forecaster needs the normalisation mean and std, shape (C,)")
+        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        self.std = np.asarray(std, dtype=np.float64).reshape(-1)
+        n = len(self.channels)
+        if self.mean.shape != (n,) or self.std.shape != (n,):
+            raise ValueError(
+                f"normalisation mean/std have shapes {self.mean.shape}/{self.std.shape}, "
+                f"expected ({n},) for channels {list(self.channels)}"
+            )
+        if not np.all(np.isfinite(self.std)) or np.any(self.std <= 0):
+            raise ValueError(f"normalisation std must be finite and > 0, got {self.std.tolist()}")
+
+    # -- the task, typed ----------------------------------------------------------------------
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Lexicon short names in tensor channel order (C,)."""
+        return self.task.channels
+
+    @property
+    def input_steps(self) -> int:
+        """T_in, frames fed to the model."""
+        return self.task.input_steps
+
+    @property
+    def output_steps(self) -> int:
+        """T_out, frames forecast."""
+        return self.task.output_steps
+
+    @property
+    def step(self) -> np.timedelta64:
+        """Time between frames, ``timedelta64[ns]``."""
+        return self.task.step_timedelta
+
+    @property
+    def lead_times(self) -> np.ndarray:
+        """Lead times ``step * 1 .. step * output_steps``, ``timedelta64[ns]``, shape (T_out,)."""
+        return self.task.lead_times
+
+    @property
+    def entry(self) -> str | None:
+        """Catalog entry of the training data (None if unknown)."""
+        return self.task.entry or None
+
+    @property
+    def display_name(self) -> str:
+        """The registry name of the model, else its class name."""
+        return self.model_name or type(self.model).__name__
+
+    # -- running the model --------------------------------------------------------------------
+
+    def predict(
+        self, inputs: np.ndarray, device: str = "cpu", precision: str = "fp32"
+    ) -> np.ndarray:
+        """Forecast in physical units from physical inputs.
+
+        Parameters
+        ----------
+        inputs : np.ndarray, float32, shape (B, T_in, C, *spatial)
+            Input frames in physical units; NaN becomes ``task.fill_nan`` after normalising.
+        device : str
+            Torch device of the model.
+        precision : {"fp32", "bf16", "fp16"}
+            Autocast precision of the model call.
+
+        Returns
+        -------
+        np.ndarray, float32, shape (B, T_out, C, *spatial)
+            ``model(normalised inputs) * std + mean``.
+        """
+        shape = (1, 1, -1) + (1,) * (inputs.ndim - 3)
+        mean = self.mean.reshape(shape).astype(np.float32)
+        std = self.std.reshape(shape).astype(np.float32)
+        normalised = (inputs - mean) / std
+        normalised = np.where(
+            np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)
+        ).astype(np.float32)
+        x = torch.from_numpy(normalised).to(device)
+        dtype = PRECISIONS[precision]
+        autocast = (
+            torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+            if dtype is not None
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            y = self.model(x)
+        expected = (inputs.shape[0], self.output_steps, len(self.channels), *inputs.shape[3:])
+        if tuple(y.shape) != expected:
+            raise ValueError(
+                f"model {self.display_name} returned shape {tuple(y.shape)}, "
+                f"expected {expected} (B, T_out, C, *spatial)"
+            )
+        return y.float().cpu().numpy() * std + mean
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the model's state dict, so a resumed store is never filled by another model."""
+        digest = hashlib.sha256()
+        for key, value in sorted(self.model.state_dict().items()):
+            digest.update(key.encode())
+            if isinstance(value, torch.Tensor):
+                flat = value.detach().to("cpu").contiguous().reshape(-1)
+                digest.update(str(value.dtype).encode())
+                if flat.numel():
+                    digest.update(flat.view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
+
+
+def _step_text(step: Any) -> str:
+    """A step as the text a :class:`Task` holds (``"6h"``), from text or a timedelta."""
+    if isinstance(step, str):
+        return step
+    seconds, rest = divmod(int(parse_step(step, "step").astype(np.int64)), 10**9)
+    if rest:
+        raise ValueError(f"step must be a whole number of seconds, got {step!r}")
+    unit, size = next((u, s) for u, s in _STEP_UNITS if seconds % s == 0)
+    return f"{seconds // size}{unit}"
+
+
+def _build_task(
+    task: Task | Mapping[str, Any] | None, recipe: Mapping[str, Any], explicit: dict, source: str
+) -> Task:
+    """The typed task from a Task, or from a (partial) task dict, the recipe and the arguments."""
+    given = {k: v for k, v in explicit.items() if v is not None}
+    if "step" in given:
+        given["step"] = _step_text(given["step"])
+    if isinstance(task, Task):
+        differ = {}
+        for key, value in given.items():
+            have = getattr(task, key)
+            same = parse_step(value) == task.step_timedelta if key == "step" else value == have
+            if key != "fill_nan" and not same:
+                differ[key] = (value, have)
+        if differ:
+            raise ValueError(f"Forecaster arguments differ from its task: {differ} (given, task)")
+        return task.replace(fill_nan=float(given["fill_nan"])) if "fill_nan" in given else task
+    data = recipe.get("data") or {}
+    values: dict[str, Any] = {k: v for k, v in data.items() if k in _TASK_FIELDS and v is not None}
+    values.update({k: v for k, v in (task or {}).items() if v is not None})
+    values.update(given)
+    values.setdefault("entry", "")
+    missing = [k for k in ("channels", "input_steps", "output_steps", "step") if k not in values]
+    if missing:
+        raise ValueError(f"{source}: the Forecaster's task lacks {missing}; pass them or a Task")
+    return Task.from_dict(values, source=source)
+
+
+# ----------------------------------------------------------------------------------------------
+# From a checkpoint
+# ----------------------------------------------------------------------------------------------
+
+
+def _find_checkpoint_file(path: Path) -> Path:
+    """A checkpoint file from a file path or a run directory (its best, else latest, checkpoint)."""
+    import gmgclim.models.checkpoint as ckpt_mod
+
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint or run directory {path} does not exist")
+    found = ckpt_mod.find_checkpoint(path, "best") or ckpt_mod.find_checkpoint(path, "latest")
+    if found is None:
+        raise CheckpointError(
+            f"run directory {path} holds no {ckpt_mod.CHECKPOINT_DIR}/{ckpt_mod.BEST_NAME} or "
+            f"{ckpt_mod.CHECKPOINT_DIR}/{ckpt_mod.LATEST_NAME}",
+            hint="pass the checkpoint file itself, or a run directory written by `gmgclim train`",
+        )
+    return found
+
+
+def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) -> Forecaster:
+    task = dict(ckpt.task or {})
+    norm = ckpt.normalization or {}
+    missing = [k for k in ("channels", "input_steps", "output_steps", "step") if k not in task]
+    if missing:
+        raise CheckpointError(f"checkpoint {source}: task lacks {missing} (has {sorted(task)})")
+    mean, std = norm.get("mean"), norm.get("std")
+    if mean is None or std is None:
+        raise CheckpointError(
+            f"checkpoint {source}: normalization lacks mean/std (has {sorted(norm)})"
+        )
+    stats_channels = norm.get("channels")
+    if stats_channels is not None and list(stats_channels) != list(task["channels"]):
+        raise CheckpointError(
+            f"checkpoint {source}: normalisation channels {list(stats_channels)} differ from the "
+            f"task channels {list(task['channels'])}"
+        )
+    return Forecaster(
+        model=model,
+        mean=mean,
+        std=std,
+        source=source,
+        recipe=getattr(ckpt, "recipe", None) or {},
+        task=task,
+        model_name=getattr(ckpt, "model_name", None),
+    )
+
+
+def load_forecaster(model_or_checkpoint: Any, device: str = "cpu") -> Forecaster:
+    """Turn a checkpoint path, run directory, Checkpoint or Forecaster into a :class:`Forecaster`.
+
+    Parameters
+    ----------
+    model_or_checkpoint : Forecaster, Checkpoint, str or Path
+        A ready :class:`Forecaster`; a loaded checkpoint (``gmgclim.models.checkpoint``); a
+        checkpoint file; or a run directory (its best/last checkpoint is used).
+    device : str
+        Torch device to put the model on.
+
+    Returns
+    -------
+    Forecaster
+        With the model in eval mode on ``device``.
+    """
+    if isinstance(model_or_checkpoint, Forecaster):
+        forecaster = model_or_checkpoint
+    elif isinstance(model_or_checkpoint, torch.nn.Module):
+        raise TypeError(
+            "a bare nn.Module does not say its channels, steps or normalisation: wrap it in "
+            "gmgclim.inference.Forecaster(model, channels, input_steps, output_steps, step, mean, std)"
+        )
+    else:
+        import gmgclim.models.checkpoint as ckpt_mod
+
+        source = "<checkpoint object>"
+        ckpt = model_or_checkpoint
+        if isinstance(model_or_checkpoint, str | os.PathLike):
+            path = _find_checkpoint_file(Path(model_or_checkpoint))
+            source = str(path.resolve())
+            ckpt = ckpt_mod.load_checkpoint(path)
+        forecaster = _forecaster_from_checkpoint(ckpt, ckpt_mod.build_model(ckpt), source)
+    forecaster.model.to(device)
+    forecaster.model.eval()
+    return forecaster
