@@ -94,7 +94,9 @@ def forecast(
     n = len(plan.init_times)
     arrays = {v.name: np.empty(plan.var_shape(v, n), np.float32) for v in plan.variables}
     for rows in batches_of(np.arange(n), batch_size):
-        physical = forecaster.predict(plan.read_inputs(rows), device, precision)
+        physical = forecaster.predict(
+            plan.read_inputs(rows), device, precision, plan.context_fields(rows)
+        )
         for name, value in plan.split_variables(physical).items():
             arrays[name][rows] = value
     return plan.dataset(plan.init_times, arrays)
@@ -155,7 +157,9 @@ def write_forecast_zarr(
         template, encoding = forecast_store_template(skeleton, forecaster.fingerprint())
 
         def compute_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
-            physical = forecaster.predict(plan.read_inputs(rows), device, precision)
+            physical = forecaster.predict(
+                plan.read_inputs(rows), device, precision, plan.context_fields(rows)
+            )
             return plan.split_variables(physical)
 
         return stream_to_zarr(

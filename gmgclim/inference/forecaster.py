@@ -23,7 +23,7 @@ import torch
 
 from gmgclim.config import parse_step
 from gmgclim.data.task import Task
-from gmgclim.errors import CheckpointError
+from gmgclim.errors import CheckpointError, DataError
 
 __all__ = ["PRECISIONS", "Forecaster", "load_forecaster"]
 
@@ -160,7 +160,11 @@ class Forecaster:
     # -- running the model --------------------------------------------------------------------
 
     def predict(
-        self, inputs: np.ndarray, device: str = "cpu", precision: str = "fp32"
+        self,
+        inputs: np.ndarray,
+        device: str = "cpu",
+        precision: str = "fp32",
+        context: np.ndarray | None = None,
     ) -> np.ndarray:
         """Forecast in physical units from physical inputs.
 
@@ -172,16 +176,24 @@ class Forecaster:
             Torch device of the model.
         precision : {"fp32", "bf16", "fp16"}
             Autocast precision of the model call.
+        context : np.ndarray, float32, shape (B, T_in + T_out, K, *spatial), optional
+            Forcings and statics of every frame (:meth:`ForecastPlan.context_fields`); required
+            when the task has any.
 
         Returns
         -------
         np.ndarray, float32, shape (B, T_out, C, *spatial)
-            ``model(normalised inputs) * std + mean``.
+            ``inverse_transform(model(normalised transformed inputs) * std + mean)``, with
+            precipitation clipped at zero (a rate or amount is never negative).
         """
+        from gmgclim.data.transforms import forward as transform_forward
+        from gmgclim.data.transforms import inverse as transform_inverse
+
         shape = (1, 1, -1) + (1,) * (inputs.ndim - 3)
         mean = self.mean.reshape(shape).astype(np.float32)
         std = self.std.reshape(shape).astype(np.float32)
-        normalised = (inputs - mean) / std
+        transform = self.task.transform
+        normalised = (transform_forward(transform, inputs) - mean) / std
         normalised = np.where(
             np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)
         ).astype(np.float32)
@@ -192,15 +204,47 @@ class Forecaster:
             if dtype is not None
             else contextlib.nullcontext()
         )
-        with torch.inference_mode(), autocast:
-            y = self.model(x)
+        kwargs = {}
+        if self.task.context_channels:
+            if context is None:
+                raise ValueError(
+                    f"model {self.display_name} reads forcings/statics {self.task.forcings + self.task.statics}: "
+                    "pass their context (B, T_in + T_out, K, *spatial)"
+                )
+            kwargs["context"] = torch.from_numpy(np.ascontiguousarray(context, np.float32)).to(
+                device
+            )
+        try:
+            with torch.inference_mode(), autocast:
+                y = self.model(x, **kwargs)
+        except ValueError as exc:  # a grid or shape the model cannot run, named by the model
+            raise DataError(f"model {self.display_name} of {self.source}: {exc}") from None
         expected = (inputs.shape[0], self.output_steps, len(self.channels), *inputs.shape[3:])
         if tuple(y.shape) != expected:
             raise ValueError(
                 f"model {self.display_name} returned shape {tuple(y.shape)}, "
                 f"expected {expected} (B, T_out, C, *spatial)"
             )
-        return y.float().cpu().numpy() * std + mean
+        physical = transform_inverse(transform, y.float().cpu().numpy() * std + mean)
+        non_negative = self.non_negative_channels
+        if non_negative:
+            physical[:, :, non_negative] = np.maximum(physical[:, :, non_negative], 0.0)
+        return physical.astype(np.float32)
+
+    @property
+    def non_negative_channels(self) -> list[int]:
+        """Positions of precipitation channels (clipped at zero in forecasts)."""
+        from gmgclim.lexicon import resolve_channel
+
+        out = []
+        for i, name in enumerate(self.channels):
+            try:
+                variable = resolve_channel(name).variable
+            except ValueError:  # a channel the lexicon does not know has no stated bound
+                continue
+            if "precipitation" in variable:
+                out.append(i)
+        return out
 
     def fingerprint(self) -> str:
         """SHA-256 of the model's state dict, so a resumed store is never filled by another model."""

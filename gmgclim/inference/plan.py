@@ -21,6 +21,7 @@ import xarray as xr
 
 from gmgclim import __version__
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.data.context import ContextFields
 from gmgclim.errors import DataError
 from gmgclim.inference.forecaster import Forecaster
 from gmgclim.inference.layout import LEVEL_DIM, forecast_time_coords
@@ -72,6 +73,8 @@ class ForecastPlan:
         Grid-mapping variables of the input.
     attrs : dict
         Global attributes of the forecast.
+    context : ContextFields or None
+        Forcings and statics of the task on this grid (None when the model reads none).
     """
 
     forecaster: Forecaster
@@ -84,6 +87,7 @@ class ForecastPlan:
     spatial_coords: dict[str, xr.Variable]
     extra_vars: dict[str, xr.DataArray]
     attrs: dict
+    context: ContextFields | None = None
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
@@ -108,6 +112,17 @@ class ForecastPlan:
         needed, inverse = np.unique(index, return_inverse=True)
         frames = np.asarray(self.fields.isel(time=needed).values, dtype=np.float32)
         return frames[inverse.reshape(index.shape)]
+
+    def context_fields(self, rows: np.ndarray) -> np.ndarray | None:
+        """Context of init times ``rows`` (B,): (B, T_in + T_out, K, *spatial) float32, or None.
+
+        Frame k of init time t0 is valid at ``t0 + (k - T_in + 1) * step``.
+        """
+        if self.context is None:
+            return None
+        task = self.forecaster.task
+        offsets = np.arange(-task.input_steps + 1, task.output_steps + 1) * task.step_timedelta
+        return np.stack([self.context.fields(self.init_times[r] + offsets) for r in rows])
 
     def split_variables(self, physical: np.ndarray) -> dict[str, np.ndarray]:
         """(B, T_out, C, *spatial) -> {variable: (B, T_out, [level], *spatial) float32}.
@@ -314,15 +329,8 @@ def plan_forecast(
     if fields.dims[:2] != ("time", "channel"):
         raise DataError(f"select_channels gave dims {fields.dims}, expected (time, channel, ...)")
     spatial_dims = tuple(str(d) for d in fields.dims[2:])
-    shape = tuple(fields.sizes[d] for d in spatial_dims)
-    trained = forecaster.task.shape
-    if trained is not None and shape != trained:
-        raise DataError(
-            f"the dataset's fields are {dict(zip(spatial_dims, shape, strict=True))}, but the model "
-            f"of {forecaster.source} was trained on {trained[0]} x {trained[1]}",
-            hint="pass the dataset on the entry's native grid: crop/coarsen/regrid of the recipe "
-            "are applied here",
-        )
+    # the models are convolutional: any grid runs (a crop-trained model forecasts a whole
+    # domain); what cannot (layer_norm) is refused by the model itself with the sizes named
     times = fields["time"].values.astype("datetime64[ns]")
     inits, input_index = _select_windows(forecaster, times, init_times, split)
     variables, levels = _output_variables(forecaster.channels)
@@ -355,4 +363,5 @@ def plan_forecast(
         spatial_coords=spatial_coords,
         extra_vars=extra_vars,
         attrs=_forecast_attrs(forecaster),
+        context=ContextFields.for_dataset(forecaster.task.forcings, forecaster.task.statics, ds),
     )
