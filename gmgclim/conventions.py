@@ -16,7 +16,8 @@ where the canonical variable asks for it (KNMI 5-minute accumulations -> mm/h), 
 latitudes, wraps longitudes to [0, 360) and sorts them. Everything stays lazy on dask-backed input.
 :func:`validate` raises ``ValueError`` describing the first departure from the convention.
 
-This module imports nothing from gmgclim.
+This module imports nothing from gmgclim but the leaf table :mod:`gmgclim.variables`
+(:data:`CANONICAL_VARIABLES`, re-exported here).
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from gmgclim.variables import CANONICAL_VARIABLES
+
 __all__ = [
     "CANONICAL_VARIABLES",
+    "FORECAST_DIMS",
     "GRIDDED_DIMS",
+    "INIT_DIM",
+    "LEAD_DIM",
     "RADAR_DIMS",
     "SOURCE_ALIASES",
     "Alias",
@@ -40,37 +46,13 @@ __all__ = [
 
 GRIDDED_DIMS = ("time", "level", "latitude", "longitude")
 RADAR_DIMS = ("time", "y", "x")
-FORECAST_DIMS = ("time", "prediction_timedelta")
+#: Forecast dims: initialisation time and lead time (WeatherBench 2 names). Import these rather than
+#: spelling the strings out again.
+INIT_DIM = "time"
+LEAD_DIM = "prediction_timedelta"
+FORECAST_DIMS = (INIT_DIM, LEAD_DIM)
 # Dims that may sit beside the canonical ones: ensemble members, forecast lead, bounds.
 _EXTRA_DIMS = ("number", "member", "prediction_timedelta", "nv", "bnds", "channel")
-
-#: Canonical variable -> (units, long_name, standard_name or None).
-CANONICAL_VARIABLES: dict[str, tuple[str, str, str | None]] = {
-    "temperature": ("K", "temperature", "air_temperature"),
-    "geopotential": ("m2 s-2", "geopotential", "geopotential"),
-    "u_component_of_wind": ("m s-1", "eastward wind", "eastward_wind"),
-    "v_component_of_wind": ("m s-1", "northward wind", "northward_wind"),
-    "specific_humidity": ("kg kg-1", "specific humidity", "specific_humidity"),
-    "relative_humidity": ("%", "relative humidity", "relative_humidity"),
-    "potential_vorticity": ("K m2 kg-1 s-1", "potential vorticity", "ertel_potential_vorticity"),
-    "vorticity": ("s-1", "relative vorticity", "atmosphere_relative_vorticity"),
-    "2m_temperature": ("K", "2 metre temperature", "air_temperature"),
-    "10m_u_component_of_wind": ("m s-1", "10 metre eastward wind", "eastward_wind"),
-    "10m_v_component_of_wind": ("m s-1", "10 metre northward wind", "northward_wind"),
-    "mean_sea_level_pressure": ("Pa", "mean sea level pressure", "air_pressure_at_mean_sea_level"),
-    "total_precipitation": ("m", "total precipitation", "precipitation_amount"),
-    "total_cloud_cover": ("1", "total cloud cover", "cloud_area_fraction"),
-    "toa_incident_solar_radiation": (
-        "J m-2",
-        "TOA incident solar radiation",
-        "toa_incoming_shortwave_flux",
-    ),
-    "precipitation_rate": ("mm h-1", "precipitation rate", "rainfall_rate"),
-    "reflectivity": ("dBZ", "equivalent radar reflectivity factor", None),
-    "orography": ("m", "orography", "surface_altitude"),
-    "land_sea_mask": ("1", "land-sea mask", "land_binary_mask"),
-    "soil_type": ("1", "soil type", None),
-}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ Short names for pressure-level variables follow the WeatherBench habit ``<letter
 (``t850`` = temperature at 850 hPa, ``z500`` = geopotential at 500 hPa); any of the 13 WeatherBench
 levels can be asked for, not only those listed in :data:`CHANNELS`.
 
-This module imports nothing from gmgclim (see ARCHITECTURE.md); the CF attributes repeated here are
-kept equal to those of :mod:`gmgclim.conventions` by ``tests/test_lexicon.py``.
+This module imports nothing from gmgclim but the leaf table :mod:`gmgclim.variables` (see
+ARCHITECTURE.md), which :mod:`gmgclim.conventions` reads too: the CF attributes have one source.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from gmgclim.variables import CANONICAL_VARIABLES
 
 __all__ = [
     "CHANNELS",
@@ -73,29 +75,6 @@ class Channel:
     standard_name: str | None
 
 
-# (units, long_name, standard_name) of each canonical variable that channels point at.
-_VARIABLE_ATTRS: dict[str, tuple[str, str, str | None]] = {
-    "temperature": ("K", "temperature", "air_temperature"),
-    "geopotential": ("m2 s-2", "geopotential", "geopotential"),
-    "u_component_of_wind": ("m s-1", "eastward wind", "eastward_wind"),
-    "v_component_of_wind": ("m s-1", "northward wind", "northward_wind"),
-    "specific_humidity": ("kg kg-1", "specific humidity", "specific_humidity"),
-    "relative_humidity": ("%", "relative humidity", "relative_humidity"),
-    "2m_temperature": ("K", "2 metre temperature", "air_temperature"),
-    "10m_u_component_of_wind": ("m s-1", "10 metre eastward wind", "eastward_wind"),
-    "10m_v_component_of_wind": ("m s-1", "10 metre northward wind", "northward_wind"),
-    "mean_sea_level_pressure": ("Pa", "mean sea level pressure", "air_pressure_at_mean_sea_level"),
-    "total_precipitation": ("m", "total precipitation", "precipitation_amount"),
-    "total_cloud_cover": ("1", "total cloud cover", "cloud_area_fraction"),
-    "toa_incident_solar_radiation": (
-        "J m-2",
-        "TOA incident solar radiation",
-        "toa_incoming_shortwave_flux",
-    ),
-    "precipitation_rate": ("mm h-1", "precipitation rate", "rainfall_rate"),
-    "reflectivity": ("dBZ", "equivalent radar reflectivity factor", None),
-}
-
 # Letter prefix of pressure-level short names -> canonical variable.
 _LEVEL_PREFIXES: dict[str, str] = {
     "t": "temperature",
@@ -123,7 +102,7 @@ _LEVEL_NAME = re.compile(r"^([a-z])(\d{2,4})$")
 
 
 def _make(name: str, variable: str, level: int | None) -> Channel:
-    units, long_name, standard_name = _VARIABLE_ATTRS[variable]
+    units, long_name, standard_name = CANONICAL_VARIABLES[variable]
     if level is not None:
         long_name = f"{long_name} at {level} hPa"
     return Channel(name, variable, level, units, long_name, standard_name)

@@ -50,7 +50,8 @@ def test_duplicates_refused():
 
 
 def test_channel_attrs_match_conventions():
-    # lexicon repeats the CF attributes (it may not import conventions); they must agree
+    # lexicon and conventions read one table (gmgclim.variables); a channel's attributes are its
+    # variable's, with the level added to the long name
     for ch in CHANNELS.values():
         units, long_name, standard_name = CANONICAL_VARIABLES[ch.variable]
         assert ch.units == units

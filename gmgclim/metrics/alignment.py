@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.errors import DataError
 
-INIT_DIM = "time"
-LEAD_DIM = "prediction_timedelta"
 SPATIAL_DIMS = ("latitude", "longitude", "y", "x")
 # Degrees or metres: grids that agree to this tolerance are the same grid.
 _COORD_ATOL = 1e-5

@@ -12,14 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.errors import DataError
-from gmgclim.metrics.alignment import (
-    _BLOCK_BYTES,
-    INIT_DIM,
-    LEAD_DIM,
-    _check_time_dim,
-    take_at_valid_times,
-)
+from gmgclim.metrics.alignment import _BLOCK_BYTES, _check_time_dim, take_at_valid_times
 
 
 def _as_times(values, dtype: str, name: str) -> np.ndarray:

@@ -1,8 +1,15 @@
 """Threshold scores for precipitation/reflectivity: contingency scores and the fractions skill score.
 
 An event is ``value >= threshold``. Pixels where forecast or truth is NaN (outside radar coverage) are
-left out. Counts are pooled over the verified init times and all pixels of each lead time
-(unweighted), as pysteps and WeatherBench accumulate contingency tables.
+left out. Counts are pooled over the verified init times and all pixels of each lead time, as pysteps
+and WeatherBench accumulate contingency tables.
+
+Area weighting (``weights=``, off by default): on latitude/longitude grids a pixel can count with its
+cell area (``"wb2"``, see :mod:`gmgclim.metrics.weights`), its ``cos(latitude)`` (``"wb1"``) or
+explicit weights of mean 1; the counts are then sums of weights ("equivalent pixels", float64)
+instead of integers, so that a row near the pole counts for the area it covers. The FSS window
+fractions stay fractions of pixels; the weights enter the two sums over pixels. Radar (``y``/``x``)
+grids are always counted uniformly, so radar scores are the same with or without ``weights``.
 
 Contingency scores (H hits, M misses, F false alarms, C correct negatives, N = H + M + F + C):
 ``pod = H / (H + M)``, ``far = F / (H + F)``, ``csi = H / (H + M + F)``,
@@ -10,7 +17,7 @@ Contingency scores (H hits, M misses, F false alarms, C correct negatives, N = H
 
 Fractions skill score (Roberts and Lean 2008): event fractions ``P`` in a ``scale`` x ``scale`` pixel
 window (fraction of the window's valid pixels), ``fss = 1 - sum (Pf - Po)^2 / sum (Pf^2 + Po^2)``,
-the sums over valid pixels and verified init times.
+the sums over valid pixels and verified init times (weighted by area when asked).
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from gmgclim.metrics.alignment import INIT_DIM, LEAD_DIM, AlignedPair, align_forecast_truth
-from gmgclim.metrics.weights import spatial_weights
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
+from gmgclim.metrics.weights import resolve_weights
+
+Weights = str | xr.DataArray | None
 
 
 def _align_da(forecast, truth, lead_times, require_full_coverage) -> AlignedPair:
@@ -50,6 +60,7 @@ def contingency_table(
     thresholds: Sequence[float] | np.ndarray,
     lead_times: Sequence | None = None,
     require_full_coverage: bool = False,
+    weights: Weights = None,
 ) -> xr.Dataset:
     """Counts of hits, misses, false alarms and correct negatives per threshold and lead time.
 
@@ -65,31 +76,39 @@ def contingency_table(
         Lead times to score.
     require_full_coverage : bool
         Raise if the truth misses a valid time.
+    weights : {"wb2", "wb1", "uniform"}, xr.DataArray or None
+        Area weighting of the pixels on latitude/longitude grids (default None: every pixel
+        counts 1); ignored on radar y/x grids.
 
     Returns
     -------
     xr.Dataset
-        int64 variables hits, misses, false_alarms, correct_negatives with dims
-        (threshold, prediction_timedelta, [level]) and coordinate ``n_verified``.
+        Variables hits, misses, false_alarms, correct_negatives with dims
+        (threshold, prediction_timedelta, [level]) and coordinate ``n_verified``: int64 pixel
+        counts, or float64 sums of weights (mean-1 weights: equivalent pixels).
     """
     pair = _align_da(forecast, truth, lead_times, require_full_coverage)
-    return contingency_table_from_pair(pair, thresholds)
+    return score_contingency_table(pair, thresholds, weights)
 
 
-def contingency_table_from_pair(
-    pair: AlignedPair, thresholds: Sequence[float] | np.ndarray
+def score_contingency_table(
+    pair: AlignedPair, thresholds: Sequence[float] | np.ndarray, weights: Weights = None
 ) -> xr.Dataset:
     """:func:`contingency_table` of an aligned forecast/truth pair (one variable)."""
-    _, dims = spatial_weights(pair.forecast, "uniform")
+    w, dims, weighting = resolve_weights(pair.forecast, weights)
     thr = _threshold_coord(thresholds, pair.forecast.attrs.get("units"))
     valid = pair.forecast.notnull() & pair.truth.notnull() & pair.verified
     fc_event = (pair.forecast >= thr) & valid
     ob_event = (pair.truth >= thr) & valid
     sum_dims = (INIT_DIM, *dims)
-    hits = (fc_event & ob_event).sum(sum_dims)
-    fc_yes = fc_event.sum(sum_dims)
-    ob_yes = ob_event.sum(sum_dims)
-    total = valid.sum(sum_dims)
+
+    def count(mask: xr.DataArray) -> xr.DataArray:
+        return mask.sum(sum_dims) if w is None else (mask * w).sum(sum_dims)
+
+    hits = count(fc_event & ob_event)
+    fc_yes = count(fc_event)
+    ob_yes = count(ob_event)
+    total = count(valid)
     table = xr.Dataset(
         {
             "hits": hits,
@@ -103,6 +122,7 @@ def contingency_table_from_pair(
     table.attrs = {
         "event": "value >= threshold",
         "averaging": "counts pooled over init times and pixels, NaN pixels excluded",
+        "weighting": weighting,
     }
     return table
 
@@ -175,9 +195,15 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     return rows[..., :, size : size + w] - rows[..., :, 0:w]
 
 
-def _fss_sums(fc: np.ndarray, ob: np.ndarray, thresholds, scales) -> np.ndarray:
-    """Per case: (threshold, scale, 2) numerator and denominator sums of the FSS; fc/ob (..., H, W)."""
+def _fss_sums(
+    fc: np.ndarray, ob: np.ndarray, thresholds, scales, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Per case: (threshold, scale, 2) numerator and denominator sums of the FSS.
+
+    ``fc``/``ob`` are (..., H, W); ``weights`` (H, W) multiply each pixel's terms (None: 1).
+    """
     valid = np.isfinite(fc) & np.isfinite(ob)
+    pixel_weight = np.where(valid, 1.0 if weights is None else weights, 0.0)
     lead = fc.shape[:-2]
     out = np.zeros((*lead, len(thresholds), len(scales), 2))
     for k, size in enumerate(scales):
@@ -186,8 +212,8 @@ def _fss_sums(fc: np.ndarray, ob: np.ndarray, thresholds, scales) -> np.ndarray:
         for i, thr in enumerate(thresholds):
             pf = window_sum((fc >= thr) & valid, int(size)) / n_valid_safe
             po = window_sum((ob >= thr) & valid, int(size)) / n_valid_safe
-            out[..., i, k, 0] = np.where(valid, (pf - po) ** 2, 0.0).sum(axis=(-2, -1))
-            out[..., i, k, 1] = np.where(valid, pf**2 + po**2, 0.0).sum(axis=(-2, -1))
+            out[..., i, k, 0] = (pixel_weight * (pf - po) ** 2).sum(axis=(-2, -1))
+            out[..., i, k, 1] = (pixel_weight * (pf**2 + po**2)).sum(axis=(-2, -1))
     return out
 
 
@@ -198,6 +224,7 @@ def fss(
     scales: Sequence[int] | np.ndarray,
     lead_times: Sequence | None = None,
     require_full_coverage: bool = False,
+    weights: Weights = None,
 ) -> xr.DataArray:
     """Fractions skill score per threshold, window scale and lead time, NaN-aware.
 
@@ -215,6 +242,9 @@ def fss(
         Lead times to score.
     require_full_coverage : bool
         Raise if the truth misses a valid time.
+    weights : {"wb2", "wb1", "uniform"}, xr.DataArray or None
+        Area weights of the pixels' terms in the two FSS sums on latitude/longitude grids
+        (default None: uniform); ignored on radar y/x grids.
 
     Returns
     -------
@@ -223,16 +253,29 @@ def fss(
         0 when no forecast and observed fractions overlap, NaN when neither field has an event.
     """
     pair = _align_da(forecast, truth, lead_times, require_full_coverage)
-    return fss_from_pair(pair, thresholds, scales)
+    return score_fss(pair, thresholds, scales, weights)
 
 
-def fss_from_pair(
+def _pixel_weights(w: xr.DataArray | None, pair: AlignedPair, dims) -> np.ndarray | None:
+    """Weights as a numpy (H, W) array on the spatial dims, or None."""
+    if w is None:
+        return None
+    ones = xr.DataArray(
+        np.ones([pair.forecast.sizes[d] for d in dims]),
+        dims=dims,
+        coords={d: pair.forecast[d] for d in dims},
+    )
+    return np.asarray((ones * w).transpose(*dims).values, dtype=np.float64)
+
+
+def score_fss(
     pair: AlignedPair,
     thresholds: Sequence[float] | np.ndarray,
     scales: Sequence[int] | np.ndarray,
+    weights: Weights = None,
 ) -> xr.DataArray:
     """:func:`fss` of an aligned forecast/truth pair (one variable)."""
-    _, dims = spatial_weights(pair.forecast, "uniform")
+    w, dims, weighting = resolve_weights(pair.forecast, weights)
     thr = _threshold_coord(thresholds, pair.forecast.attrs.get("units"))
     scale_values = np.atleast_1d(np.asarray(scales, dtype=np.int64))
     if scale_values.size == 0 or (scale_values < 1).any():
@@ -246,7 +289,11 @@ def fss_from_pair(
         _fss_sums,
         fc,
         ob,
-        kwargs={"thresholds": thr.values, "scales": scale_values},
+        kwargs={
+            "thresholds": thr.values,
+            "scales": scale_values,
+            "weights": _pixel_weights(w, pair, dims),
+        },
         input_core_dims=[list(dims), list(dims)],
         output_core_dims=[["threshold", "scale", "fss_term"]],
         dask="parallelized",
@@ -270,5 +317,6 @@ def fss_from_pair(
         "event": "value >= threshold",
         "averaging": "squared fraction differences summed over pixels and init times, then ratio",
         "window": "scale x scale pixels, fractions of the valid pixels in the window",
+        "weighting": weighting,
     }
     return score

@@ -1,17 +1,23 @@
 """Deterministic scores per lead time: RMSE (two conventions), MSE, MAE, bias, ACC.
 
-Every function takes a forecast (time=init, prediction_timedelta, [level], spatial...) and a truth on
-valid time (or already aligned, see :func:`gmgclim.metrics.alignment.align_forecast_truth`) and
-returns a lazy result with dims (prediction_timedelta, [level]) for a DataArray, per variable for a
-Dataset. Results carry a coordinate ``n_verified`` (init times whose valid time the truth covers)
-and attributes naming the weighting and the averaging order.
+Every public function takes a forecast (time=init, prediction_timedelta, [level], spatial...) and a
+truth on valid time (or already aligned, see :func:`gmgclim.metrics.alignment.align_forecast_truth`)
+and returns a lazy result with dims (prediction_timedelta, [level]) for a DataArray, per variable
+for a Dataset. Results carry a coordinate ``n_verified`` (init times whose valid time the truth
+covers) and attributes naming the weighting and the averaging order.
 
-The two RMSE conventions (``e`` is forecast minus truth, ``w`` latitude weights of mean 1):
+Each metric is written once, as a function of an :class:`~gmgclim.metrics.alignment.AlignedPair`
+(``score_mse``, ``score_rmse_wb2``, ...: what :data:`gmgclim.metrics.registry.METRICS` calls); the
+public function of the same name (:func:`mse`, :func:`rmse_wb2`, ...) aligns the pair and calls it.
+
+The two RMSE conventions (``e`` is forecast minus truth, ``w`` latitude weights of mean 1, see
+:mod:`gmgclim.metrics.weights`):
 
 - WeatherBench 1 (``compute_weighted_rmse`` with ``mean_dims`` all dims): ``sqrt(mean_{t,lat,lon}(w e^2))``,
   weights ``cos(lat)``; the square root comes after one mean over time and space together.
 - WeatherBench 2 (``MSE`` metric, square root taken after ``evaluate``): per init time the
-  area-weighted spatial mean ``mse_t``, then ``sqrt(mean_t(mse_t))``.
+  area-weighted spatial mean ``mse_t``, then ``sqrt(mean_t(mse_t))``; the weights are cell areas
+  from the grid's latitude bounds (WeatherBench 2's own on global grids).
 
 Without missing values both are the square root of a time mean of spatial MSEs; they differ in the
 weights and in how missing values are counted (pooled over time and space in WB1, per init in WB2).
@@ -20,44 +26,20 @@ WB2's ``RMSESqrtBeforeTimeAvg`` (``mean_t(sqrt(mse_t))``) is :func:`rmse_sqrt_be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
 
-from gmgclim.metrics.alignment import INIT_DIM, LEAD_DIM, AlignedPair, align_forecast_truth
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
 from gmgclim.metrics.baselines import climatology_forecast
-from gmgclim.metrics.weights import spatial_weights
+from gmgclim.metrics.weights import resolve_weights
 
 Field = xr.DataArray | xr.Dataset
 Weights = str | xr.DataArray
 
-_WEIGHT_NAMES = {
-    "wb1": "cos(latitude)/mean cos(latitude) (WeatherBench 1)",
-    "wb2": "cell area from latitude bounds, mean 1 (WeatherBench 2)",
-    "uniform": "uniform",
-}
-
-
-def align(
-    forecast: Field,
-    truth: Field,
-    lead_times: Sequence | np.ndarray | None = None,
-    require_full_coverage: bool = False,
-) -> AlignedPair:
-    """Align ``truth`` to ``forecast`` (see :func:`~gmgclim.metrics.alignment.align_forecast_truth`)."""
-    return align_forecast_truth(
-        forecast, truth, lead_times=lead_times, require_full_coverage=require_full_coverage
-    )
-
-
-def _resolve_weights(field: Field, weights: Weights) -> tuple[xr.DataArray | None, tuple, str]:
-    if isinstance(weights, xr.DataArray):
-        _, dims = spatial_weights(field, "uniform")
-        return weights, dims, str(weights.attrs.get("long_name", "user weights"))
-    w, dims = spatial_weights(field, weights)
-    name = _WEIGHT_NAMES[weights] if w is not None else "uniform"
-    return w, dims, name
+_PER_INIT = "spatial mean per init time, then mean over init times"
 
 
 def _spatial_sums(
@@ -102,20 +84,156 @@ def _pooled_mean(num: Field, den: Field | float, verified: xr.DataArray) -> Fiel
     return total / weight_total.where(weight_total > 0)
 
 
-def _finish(result: Field, pair: AlignedPair, metric: str, weighting: str, order: str) -> Field:
+def _finish(
+    result: Field,
+    pair: AlignedPair,
+    metric: str,
+    weighting: str,
+    order: str,
+    units: Callable[[str], str] | str | None = None,
+) -> Field:
+    """Attach ``n_verified`` and the metric/weighting/averaging/units attributes."""
     result = result.assign_coords(n_verified=pair.n_verified)
     attrs = {"metric": metric, "weighting": weighting, "averaging": order}
+
+    def _units(source: xr.DataArray) -> dict[str, str]:
+        if isinstance(units, str):
+            return {"units": units}
+        field_units = source.attrs.get("units")
+        if not field_units:
+            return {}
+        return {"units": units(field_units) if units else field_units}
+
     if isinstance(result, xr.Dataset):
         for name in result.data_vars:
-            units = pair.forecast[name].attrs.get("units")
-            result[name].attrs = dict(attrs, **({"units": units} if units else {}))
+            result[name].attrs = dict(attrs, **_units(pair.forecast[name]))
         result.attrs = attrs
     else:
-        result.attrs = dict(attrs)
-        units = pair.forecast.attrs.get("units")
-        if units:
-            result.attrs["units"] = units
+        result.attrs = dict(attrs, **_units(pair.forecast))
     return result
+
+
+def _error_score(
+    pair: AlignedPair,
+    weights: Weights,
+    skipna: bool,
+    metric: str,
+    error: Callable[[Field], Field],
+    sqrt_per_init: bool = False,
+    sqrt_after: bool = False,
+    order: str = _PER_INIT,
+    units: Callable[[str], str] | None = None,
+) -> Field:
+    """Weighted spatial mean of ``error(f - o)`` per init time, then the mean over init times."""
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    per_init = _spatial_mean(error(pair.forecast - pair.truth), w, dims, skipna)
+    if sqrt_per_init:
+        per_init = np.sqrt(per_init)
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    if sqrt_after:
+        out = np.sqrt(out)
+    return _finish(out, pair, metric, name, order, units)
+
+
+def score_mse(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`mse` of an aligned pair."""
+    return _error_score(pair, weights, skipna, "mse", np.square, units=lambda u: f"({u})2")
+
+
+def score_rmse_wb2(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`rmse_wb2` of an aligned pair."""
+    order = "spatial MSE per init time, mean over init times, then sqrt"
+    return _error_score(pair, weights, skipna, "rmse_wb2", np.square, sqrt_after=True, order=order)
+
+
+def score_rmse_sqrt_before_time_mean(
+    pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False
+) -> Field:
+    """:func:`rmse_sqrt_before_time_mean` of an aligned pair."""
+    order = "spatial MSE per init time, sqrt, then mean over init times"
+    metric = "rmse_sqrt_before_time_mean"
+    return _error_score(pair, weights, skipna, metric, np.square, sqrt_per_init=True, order=order)
+
+
+def score_mae(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`mae` of an aligned pair."""
+    return _error_score(pair, weights, skipna, "mae", abs)
+
+
+def score_bias(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
+    """:func:`bias` of an aligned pair."""
+    return _error_score(pair, weights, skipna, "bias", lambda e: e)
+
+
+def score_rmse_sqrt_after_time_mean_wb1(
+    pair: AlignedPair, weights: Weights = "wb1", skipna: bool = False
+) -> Field:
+    """:func:`rmse_sqrt_after_time_mean_wb1` of an aligned pair."""
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    num, den = _spatial_sums((pair.forecast - pair.truth) ** 2, w, dims, skipna)
+    out = np.sqrt(_pooled_mean(num, den, pair.verified))
+    order = "weighted mean over init times and space together, then sqrt"
+    return _finish(out, pair, "rmse_sqrt_after_time_mean_wb1", name, order)
+
+
+def _anomalies(pair: AlignedPair, climatology: Field) -> tuple[Field, Field]:
+    clim = climatology_forecast(
+        climatology, pair.forecast[INIT_DIM].values, pair.forecast[LEAD_DIM].values
+    )
+    if isinstance(pair.forecast, xr.Dataset) and isinstance(clim, xr.Dataset):
+        clim = clim[list(pair.forecast.data_vars)]
+    if "level" in pair.forecast.dims and "level" in clim.dims:
+        clim = clim.sel(level=pair.forecast["level"].values)
+    spatial = {d: pair.forecast[d] for d in pair.forecast.dims if d not in (INIT_DIM, LEAD_DIM)}
+    clim = clim.assign_coords(spatial)
+    if pair.forecast.chunks:
+        clim = clim.chunk(dict(pair.forecast.chunksizes))
+    return pair.forecast - clim, pair.truth - clim
+
+
+def score_acc(
+    pair: AlignedPair, climatology: Field, weights: Weights = "wb2", skipna: bool = False
+) -> Field:
+    """:func:`acc` of an aligned pair."""
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    fa, oa = _anomalies(pair, climatology)
+    if skipna:
+        both = fa.notnull() & oa.notnull()
+        fa, oa = fa.where(both), oa.where(both)
+    cov = _spatial_mean(fa * oa, w, dims, skipna)
+    var_f = _spatial_mean(fa**2, w, dims, skipna)
+    var_o = _spatial_mean(oa**2, w, dims, skipna)
+    norm = np.sqrt(var_f * var_o)
+    per_init = cov / norm.where(norm > 0)  # a constant anomaly field has no correlation
+    out = _mean_over_verified(per_init, pair.verified, skipna)
+    order = "anomaly correlation per init time, then mean over init times"
+    return _finish(out, pair, "acc", name, order, units="1")
+
+
+def score_acc_pooled_wb1(
+    pair: AlignedPair, climatology: Field | None = None, weights: Weights = "wb1"
+) -> Field:
+    """:func:`acc_pooled_wb1` of an aligned pair (WB1's climatology is the truth's time mean)."""
+    if climatology is None:
+        raise ValueError("score_acc_pooled_wb1 needs a climatology (see acc_pooled_wb1)")
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    fa, oa = _anomalies(pair, climatology)
+    ok = fa.notnull() & oa.notnull() & pair.verified
+    fa, oa = fa.where(ok), oa.where(ok)
+    mean_dims = (INIT_DIM, *dims)
+    fa = fa - fa.mean(mean_dims)
+    oa = oa - oa.mean(mean_dims)
+    wt = 1.0 if w is None else w
+    num = (wt * fa * oa).sum(mean_dims)
+    den = np.sqrt((wt * fa**2).sum(mean_dims) * (wt * oa**2).sum(mean_dims))
+    order = "centred correlation over init times and space"
+    return _finish(num / den, pair, "acc_pooled_wb1", name, order, units="1")
+
+
+def _pair_of(forecast: Field, truth: Field, lead_times, require_full_coverage) -> AlignedPair:
+    return align_forecast_truth(
+        forecast, truth, lead_times=lead_times, require_full_coverage=require_full_coverage
+    )
 
 
 def mse(
@@ -148,20 +266,8 @@ def mse(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field squared.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return mse_from_pair(pair, weights, skipna)
-
-
-def mse_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
-    """:func:`mse` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    per_init = _spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna)
-    out = _mean_over_verified(per_init, pair.verified, skipna)
-    out = _finish(out, pair, "mse", name, "spatial mean per init time, then mean over init times")
-    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
-        if "units" in v.attrs:
-            v.attrs["units"] = f"({v.attrs['units']})2"
-    return out
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_mse(pair, weights, skipna)
 
 
 def rmse_wb2(
@@ -181,18 +287,8 @@ def rmse_wb2(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return rmse_wb2_from_pair(pair, weights=weights, skipna=skipna)
-
-
-def rmse_wb2_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
-    """:func:`rmse_wb2` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    per_init = _spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna)
-    out = np.sqrt(_mean_over_verified(per_init, pair.verified, skipna))
-    return _finish(
-        out, pair, "rmse_wb2", name, "spatial MSE per init time, mean over init times, then sqrt"
-    )
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_rmse_wb2(pair, weights, skipna)
 
 
 def rmse_sqrt_before_time_mean(
@@ -212,24 +308,8 @@ def rmse_sqrt_before_time_mean(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return rmse_sqrt_before_time_mean_from_pair(pair, weights=weights, skipna=skipna)
-
-
-def rmse_sqrt_before_time_mean_from_pair(
-    pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False
-) -> Field:
-    """:func:`rmse_sqrt_before_time_mean` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    per_init = np.sqrt(_spatial_mean((pair.forecast - pair.truth) ** 2, w, dims, skipna))
-    out = _mean_over_verified(per_init, pair.verified, skipna)
-    return _finish(
-        out,
-        pair,
-        "rmse_sqrt_before_time_mean",
-        name,
-        "spatial MSE per init time, sqrt, then mean over init times",
-    )
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_rmse_sqrt_before_time_mean(pair, weights, skipna)
 
 
 def rmse_sqrt_after_time_mean_wb1(
@@ -251,24 +331,8 @@ def rmse_sqrt_after_time_mean_wb1(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return rmse_sqrt_after_time_mean_wb1_from_pair(pair, weights=weights, skipna=skipna)
-
-
-def rmse_sqrt_after_time_mean_wb1_from_pair(
-    pair: AlignedPair, weights: Weights = "wb1", skipna: bool = False
-) -> Field:
-    """:func:`rmse_sqrt_after_time_mean_wb1` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    num, den = _spatial_sums((pair.forecast - pair.truth) ** 2, w, dims, skipna)
-    out = np.sqrt(_pooled_mean(num, den, pair.verified))
-    return _finish(
-        out,
-        pair,
-        "rmse_sqrt_after_time_mean_wb1",
-        name,
-        "weighted mean over init times and space together, then sqrt",
-    )
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_rmse_sqrt_after_time_mean_wb1(pair, weights, skipna)
 
 
 def mae(
@@ -288,16 +352,8 @@ def mae(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return mae_from_pair(pair, weights=weights, skipna=skipna)
-
-
-def mae_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
-    """:func:`mae` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    per_init = _spatial_mean(abs(pair.forecast - pair.truth), w, dims, skipna)
-    out = _mean_over_verified(per_init, pair.verified, skipna)
-    return _finish(out, pair, "mae", name, "spatial mean per init time, then mean over init times")
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_mae(pair, weights, skipna)
 
 
 def bias(
@@ -317,31 +373,8 @@ def bias(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), units of the field; positive = forecast too high.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return bias_from_pair(pair, weights=weights, skipna=skipna)
-
-
-def bias_from_pair(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
-    """:func:`bias` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    per_init = _spatial_mean(pair.forecast - pair.truth, w, dims, skipna)
-    out = _mean_over_verified(per_init, pair.verified, skipna)
-    return _finish(out, pair, "bias", name, "spatial mean per init time, then mean over init times")
-
-
-def _anomalies(pair: AlignedPair, climatology: Field) -> tuple[Field, Field]:
-    clim = climatology_forecast(
-        climatology, pair.forecast[INIT_DIM].values, pair.forecast[LEAD_DIM].values
-    )
-    if isinstance(pair.forecast, xr.Dataset) and isinstance(clim, xr.Dataset):
-        clim = clim[list(pair.forecast.data_vars)]
-    if "level" in pair.forecast.dims and "level" in clim.dims:
-        clim = clim.sel(level=pair.forecast["level"].values)
-    spatial = {d: pair.forecast[d] for d in pair.forecast.dims if d not in (INIT_DIM, LEAD_DIM)}
-    clim = clim.assign_coords(spatial)
-    if pair.forecast.chunks:
-        clim = clim.chunk(dict(pair.forecast.chunksizes))
-    return pair.forecast - clim, pair.truth - clim
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_bias(pair, weights, skipna)
 
 
 def acc(
@@ -371,31 +404,8 @@ def acc(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), dimensionless in [-1, 1].
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
-    return acc_from_pair(pair, climatology, weights=weights, skipna=skipna)
-
-
-def acc_from_pair(
-    pair: AlignedPair, climatology: Field, weights: Weights = "wb2", skipna: bool = False
-) -> Field:
-    """:func:`acc` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    fa, oa = _anomalies(pair, climatology)
-    if skipna:
-        both = fa.notnull() & oa.notnull()
-        fa, oa = fa.where(both), oa.where(both)
-    cov = _spatial_mean(fa * oa, w, dims, skipna)
-    var_f = _spatial_mean(fa**2, w, dims, skipna)
-    var_o = _spatial_mean(oa**2, w, dims, skipna)
-    norm = np.sqrt(var_f * var_o)
-    per_init = cov / norm.where(norm > 0)  # a constant anomaly field has no correlation
-    out = _mean_over_verified(per_init, pair.verified, skipna)
-    out = _finish(
-        out, pair, "acc", name, "anomaly correlation per init time, then mean over init times"
-    )
-    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
-        v.attrs["units"] = "1"
-    return out
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+    return score_acc(pair, climatology, weights, skipna)
 
 
 def acc_pooled_wb1(
@@ -418,31 +428,7 @@ def acc_pooled_wb1(
     xr.DataArray or xr.Dataset
         dims (prediction_timedelta, [level]), dimensionless.
     """
-    pair = align(forecast, truth, lead_times, require_full_coverage)
+    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
     if climatology is None:
         climatology = truth.mean(INIT_DIM)
-    return acc_pooled_wb1_from_pair(pair, climatology, weights=weights)
-
-
-def acc_pooled_wb1_from_pair(
-    pair: AlignedPair, climatology: Field | None = None, weights: Weights = "wb1"
-) -> Field:
-    """:func:`acc_pooled_wb1` of an aligned forecast/truth pair."""
-    w, dims, name = _resolve_weights(pair.forecast, weights)
-    if climatology is None:
-        raise ValueError("acc_pooled_wb1_from_pair needs a climatology (see acc_pooled_wb1)")
-    fa, oa = _anomalies(pair, climatology)
-    ok = fa.notnull() & oa.notnull() & pair.verified
-    fa, oa = fa.where(ok), oa.where(ok)
-    mean_dims = (INIT_DIM, *dims)
-    fa = fa - fa.mean(mean_dims)
-    oa = oa - oa.mean(mean_dims)
-    wt = 1.0 if w is None else w
-    num = (wt * fa * oa).sum(mean_dims)
-    den = np.sqrt((wt * fa**2).sum(mean_dims) * (wt * oa**2).sum(mean_dims))
-    out = _finish(
-        num / den, pair, "acc_pooled_wb1", name, "centred correlation over init times and space"
-    )
-    for v in [out] if isinstance(out, xr.DataArray) else out.data_vars.values():
-        v.attrs["units"] = "1"
-    return out
+    return score_acc_pooled_wb1(pair, climatology, weights)

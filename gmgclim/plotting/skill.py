@@ -1,4 +1,8 @@
-"""Skill curves: each score against lead time, the model next to its baselines."""
+"""Skill curves: each score against lead time, the model next to its baselines.
+
+Panels come from :func:`gmgclim.metrics.iter_scores` (one per variable and metric, categorical
+scores one line per threshold and scale); which values are better comes from the metric registry.
+"""
 
 from __future__ import annotations
 
@@ -8,42 +12,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from gmgclim.conventions import LEAD_DIM
 from gmgclim.errors import DataError
-from gmgclim.metrics.alignment import LEAD_DIM, lead_hours
-
-_BETTER = {
-    "acc": "higher",
-    "csi": "higher",
-    "pod": "higher",
-    "ets": "higher",
-    "fss": "higher",
-    "far": "lower",
-    "rmse": "lower",
-    "mae": "lower",
-    "mse": "lower",
-    "bias": "0",
-}
-
-
-def _panels(scores: xr.Dataset, variables, metrics) -> list[tuple[str, str, xr.DataArray]]:
-    """(variable, metric, DataArray with dims ([model], prediction_timedelta, [extra]))."""
-    panels = []
-    for name, da in scores.data_vars.items():
-        name = str(name)
-        if name.endswith("_n_verified"):
-            continue
-        variable = str(da.attrs.get("variable", name))
-        if variables is not None and variable not in variables:
-            continue
-        if "metric" in da.dims:
-            for metric in da["metric"].values:
-                if metrics is None or metric in metrics:
-                    panels.append((variable, str(metric), da.sel(metric=metric, drop=True)))
-        else:
-            metric = str(da.attrs.get("metric", name))
-            if metrics is None or metric in metrics:
-                panels.append((variable, metric, da))
-    return panels
+from gmgclim.metrics.alignment import lead_hours
+from gmgclim.metrics.registry import resolve_metric
+from gmgclim.metrics.score import iter_scores
 
 
 def plot_skill_curves(
@@ -81,7 +54,7 @@ def plot_skill_curves(
 
     if level is not None and "level" in scores.dims:
         scores = scores.sel(level=level)
-    panels = _panels(scores, variables, metrics)
+    panels = list(iter_scores(scores, variables, metrics))
     if not panels:
         raise DataError(
             f"nothing to plot: no scores for variables={variables} metrics={metrics} "
@@ -117,20 +90,15 @@ def plot_skill_curves(
                     linestyle="-" if i == 0 else ("--", ":", "-.")[(i - 1) % 3],
                     label=", ".join(parts) or None,
                 )
-        units = da.attrs.get("units", "")
-        if metric.startswith("acc"):
-            units = "1"
-        elif metric == "mse" and units:
-            units = f"({units})²"
-        better = _BETTER.get(metric.split("_")[0])
+        units = str(da.attrs.get("units", "")).replace(")2", ")²")
+        better = resolve_metric(metric, str(scores.attrs.get("convention", "wb2"))).better
         ax.set_title(
-            f"{variable}: {metric}"
-            + (f" ({better} is better)" if better and better != "0" else ""),
+            f"{variable}: {metric}" + (f" ({better} is better)" if better != "zero" else ""),
             fontsize=10,
         )
         ax.set_xlabel("lead time [min]" if minutes else "lead time [h]")
         ax.set_ylabel(f"{metric} [{units}]" if units and units != "1" else metric)
-        if better == "0":
+        if better == "zero":
             ax.axhline(0.0, color="0.5", linewidth=0.8)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

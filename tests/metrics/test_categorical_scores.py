@@ -116,3 +116,50 @@ def test_categorical_numpy_and_dask_agree():
     t_eager = contingency_table(fc, truth, [0.1, 1.0])
     t_lazy = contingency_table(fc.chunk({"time": 1}), truth.chunk({"time": 1}), [0.1, 1.0])
     xr.testing.assert_equal(t_eager.compute(), t_lazy.compute())
+
+
+def _latlon_pair(fc_rows, ob_rows, lat=(0.0, 60.0)):
+    """One init, one 6 h lead, a single longitude column: rows are the latitude values."""
+    times = pd.date_range("2021-06-01", periods=2, freq="6h")
+    coords = {"latitude": list(lat), "longitude": [0.0]}
+    truth = xr.DataArray(
+        np.array([np.zeros(len(lat)), ob_rows])[:, :, None],
+        dims=("time", "latitude", "longitude"),
+        coords={"time": times, **coords},
+        name="precip",
+    )
+    fc = xr.DataArray(
+        np.array(fc_rows, dtype=float)[None, None, :, None],
+        dims=("time", "prediction_timedelta", "latitude", "longitude"),
+        coords={"time": times[:1], "prediction_timedelta": [np.timedelta64(6, "h")], **coords},
+        name="precip",
+    )
+    return fc, truth
+
+
+def test_area_weighted_contingency_and_fss_hand_values():
+    # Rows at 0 and 60 N with WB1 weights 4/3 and 2/3 (cos 0 = 1, cos 60 = 1/2, mean 3/4).
+    # Forecast event on row 0 only, observed on both rows: H = w0 = 4/3, M = w1 = 2/3, F = C = 0,
+    # so csi = (4/3) / 2 = 2/3 (unweighted: 1/2). FSS at scale 1: sum w (Pf - Po)^2 = 2/3 and
+    # sum w (Pf^2 + Po^2) = 2 * 4/3 + 2/3 = 10/3 -> 1 - (2/3) / (10/3) = 0.8 (unweighted 1 - 1/3).
+    fc, truth = _latlon_pair([1.0, 0.0], [1.0, 1.0])
+    table = contingency_table(fc, truth, [0.5], weights="wb1")
+    np.testing.assert_allclose(table.hits.values, [[4 / 3]])
+    np.testing.assert_allclose(table.misses.values, [[2 / 3]])
+    np.testing.assert_allclose(csi(table).values, [[2 / 3]])
+    np.testing.assert_allclose(csi(contingency_table(fc, truth, [0.5])).values, [[0.5]])
+    assert contingency_table(fc, truth, [0.5]).hits.dtype == np.int64  # default unchanged
+    np.testing.assert_allclose(fss(fc, truth, [0.5], [1], weights="wb1").values, [[[0.8]]])
+    np.testing.assert_allclose(fss(fc, truth, [0.5], [1]).values, [[[2 / 3]]])
+
+
+def test_radar_scores_ignore_area_weights():
+    rng = np.random.default_rng(7)
+    fc, truth = _radar_pair(rng.gamma(0.4, 2.0, (3, 8, 9)), rng.gamma(0.4, 2.0, (3, 8, 9)))
+    xr.testing.assert_equal(
+        contingency_table(fc, truth, [1.0]).drop_attrs(),
+        contingency_table(fc, truth, [1.0], weights="wb2").drop_attrs(),
+    )
+    np.testing.assert_array_equal(
+        fss(fc, truth, [1.0], [1, 3]).values, fss(fc, truth, [1.0], [1, 3], weights="wb2").values
+    )

@@ -11,6 +11,7 @@ from gmgclim.metrics import (
     score_forecast,
     score_with_baselines,
     scores_to_table,
+    select_score,
 )
 
 
@@ -79,12 +80,51 @@ def test_score_categorical_and_fss_layout():
     scores = score_forecast(
         fc, truth, metrics=["mae", "csi", "ets", "fss"], thresholds=[0.5, 2.0], scales=[1, 3]
     )
-    assert scores["precip_csi"].dims == ("threshold", "prediction_timedelta")
-    assert scores["precip"].metric.values.tolist() == ["mae"]
-    assert scores["precip_fss"].dims == ("threshold", "scale", "prediction_timedelta")
+    # One `metric` dim for every score (issue 10): categorical scores sit in one variable, read
+    # back by metric name, never decoded from a `<var>_csi` suffix.
+    assert scores["precip_categorical"].dims == (
+        "metric",
+        "threshold",
+        "scale",
+        "prediction_timedelta",
+    )
+    assert scores.metric.values.tolist() == ["mae", "csi", "ets", "fss"]
+    assert select_score(scores, "precip", "csi").dims == ("threshold", "prediction_timedelta")
+    # The deterministic variable shares the metric coordinate and is NaN at categorical metrics.
+    assert scores["precip"].dropna("metric", how="all").metric.values.tolist() == ["mae"]
+    assert select_score(scores, "precip", "fss").dims == (
+        "threshold",
+        "scale",
+        "prediction_timedelta",
+    )
+    # Contingency scores are pixel scores: at scale 1, NaN at the other FSS scales.
+    csi = scores["precip_categorical"].sel(metric="csi")
+    assert np.isfinite(csi.sel(scale=1)).all() and np.isnan(csi.sel(scale=3)).all()
+    assert {v.attrs["score_kind"] for v in scores.data_vars.values()} == {
+        "deterministic",
+        "categorical",
+        "n_verified",
+    }
     table = scores_to_table(scores)
     assert set(table.metric) == {"mae", "csi", "ets", "fss"}
     assert len(table) == 2 + 2 * 2 * 2 + 2 * 2 * 2
+    assert list(table.columns) == [
+        "variable",
+        "metric",
+        "lead_time_hours",
+        "threshold",
+        "scale",
+        "value",
+        "units",
+        "n_verified",
+    ]
+    assert table.loc[table.metric == "csi", "scale"].isna().all()
+    np.testing.assert_allclose(
+        table.loc[table.metric == "csi", "value"].to_numpy(),
+        select_score(scores, "precip", "csi").transpose("prediction_timedelta", ...).values.ravel(),
+    )
+    with pytest.raises(DataError, match="no 'acc' scores for 'precip'"):
+        select_score(scores, "precip", "acc")
     with pytest.raises(DataError, match="need thresholds for 'precip'"):
         score_forecast(fc, truth, metrics=["csi"])
 
@@ -124,3 +164,57 @@ def test_score_errors():
         score_forecast(fc, truth, metrics=["skill"])
     with pytest.raises(DataError, match="truth has no variable 'z500'"):
         score_forecast(fc.assign(z500=fc.t2m), truth, metrics=["rmse"])
+
+
+def test_registry_has_one_function_per_metric():
+    from gmgclim.metrics import METRICS, resolve_metric
+    from gmgclim.metrics.registry import METRIC_NAMES
+
+    functions = [m.function for m in METRICS.values()]
+    assert len(set(functions)) == len(functions)
+    assert resolve_metric("rmse", "wb1").name == "rmse_wb1"
+    assert resolve_metric("rmse", "wb2").name == "rmse_wb2"
+    assert resolve_metric("acc", "wb1").name == "acc_pooled_wb1"
+    assert {"csi", "pod", "far", "ets"} == {
+        n for n, m in METRICS.items() if m.kind == "contingency"
+    }
+    assert set(METRIC_NAMES) >= {"rmse", "acc", "mae", "bias", "mse", "fss"}
+    with pytest.raises(ValueError, match="unknown metric 'skill'"):
+        resolve_metric("skill")
+
+
+def test_score_forecast_uses_cf_latitude_bounds():
+    # A 3-row regional grid at 50, 51, 52 N whose CF bounds say the cells are 49-50.5, 50.5-51.2
+    # and 51.2-53 N (not the midpoints, so the test sees whether the bounds are used). Errors 1, 2, 3 K per row, uniform in time and
+    # longitude: WB2 mse = sum(a_i e_i^2) / sum(a_i), a_i = sin(upper_i) - sin(lower_i).
+    times = pd.date_range("2020-01-01", periods=3, freq="6h")
+    lat = np.array([50.0, 51.0, 52.0])
+    bounds = np.array([[49.0, 50.5], [50.5, 51.2], [51.2, 53.0]])
+    err = np.array([1.0, 2.0, 3.0])[:, None] * np.ones((3, 2))
+    coords = {"latitude": ("latitude", lat, {"bounds": "latitude_bnds"}), "longitude": [0.0, 1.0]}
+    truth = xr.Dataset(
+        {"t2m": (("time", "latitude", "longitude"), np.zeros((3, 3, 2)), {"units": "K"})},
+        coords={"time": times, **coords},
+    )
+    fc = xr.Dataset(
+        {
+            "t2m": (
+                ("time", "prediction_timedelta", "latitude", "longitude"),
+                np.broadcast_to(err, (2, 1, 3, 2)).copy(),
+                {"units": "K"},
+            ),
+            "latitude_bnds": (("latitude", "bnds"), bounds),
+        },
+        coords={"time": times[:2], "prediction_timedelta": [np.timedelta64(6, "h")], **coords},
+    )
+    area = np.diff(np.sin(np.deg2rad(bounds)), axis=1).ravel()
+    expected = np.sum(area * err[:, 0] ** 2) / area.sum()
+    scores = score_forecast(fc, truth, metrics=["mse", "rmse_wb1"])
+    assert scores.metric.values.tolist() == ["mse", "rmse_wb1"]
+    np.testing.assert_allclose(scores["t2m"].sel(metric="mse").values, [expected])
+    # WB1 ignores bounds: cos(latitude) of the row centres.
+    cos = np.cos(np.deg2rad(lat))
+    np.testing.assert_allclose(
+        scores["t2m"].sel(metric="rmse_wb1").values,
+        [np.sqrt(np.sum(cos * err[:, 0] ** 2) / cos.sum())],
+    )
