@@ -77,6 +77,39 @@ class GridSpec:
             coarsen=tuple((str(d), int(f)) for d, f in (grid.get("coarsen") or {}).items()),
         )
 
+    @classmethod
+    def parse(cls, crop: str | None = None, coarsen: str | None = None) -> GridSpec:
+        """From command-line text: ``crop="y=0:512,x=100:612"``, ``coarsen="y=4,x=4"``.
+
+        Raises
+        ------
+        DataError
+            Text that is not ``dim=start:stop`` / ``dim=factor`` pairs, naming the option.
+        """
+
+        def pairs(text: str | None, option: str) -> list[tuple[str, str]]:
+            out = []
+            for item in (text or "").split(","):
+                if not item.strip():
+                    continue
+                dim, sep, value = item.partition("=")
+                if not sep or not dim.strip():
+                    raise DataError(f"{option} {text!r}: expected dim=value pairs, e.g. y=0:512")
+                out.append((dim.strip(), value.strip()))
+            return out
+
+        try:
+            crop_ops = tuple(
+                (d, int(v.split(":")[0]), int(v.split(":")[1])) for d, v in pairs(crop, "--crop")
+            )
+            coarsen_ops = tuple((d, int(v)) for d, v in pairs(coarsen, "--coarsen"))
+        except (ValueError, IndexError):
+            raise DataError(
+                f"--crop {crop!r} / --coarsen {coarsen!r}: expected y=START:STOP and y=FACTOR "
+                "with integers"
+            ) from None
+        return cls(crop=crop_ops, coarsen=coarsen_ops)
+
     def to_dict(self) -> dict[str, Any]:
         """The recipe form (JSON-able); empty operations are ``None``."""
         return {

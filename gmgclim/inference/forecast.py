@@ -52,6 +52,12 @@ def _check_args(batch_size: int, precision: str) -> None:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
 
 
+def _for_data(forecaster: Forecaster, dataset: Any, grid: Any, step: Any) -> Forecaster:
+    """The forecaster applied to another entry / grid / step (see ``Forecaster.for_data``)."""
+    entry = dataset if isinstance(dataset, str) else None
+    return forecaster.for_data(entry=entry, grid=grid, step=step)
+
+
 def forecast(
     model_or_checkpoint: Any,
     dataset: Any = None,
@@ -60,6 +66,8 @@ def forecast(
     batch_size: int = 8,
     device: str = "cpu",
     precision: str = "fp32",
+    grid: Any = None,
+    step: Any = None,
 ) -> xr.Dataset:
     """Forecast every init time in memory (for small cases; use :func:`write_forecast_zarr` else).
 
@@ -81,6 +89,11 @@ def forecast(
         Torch device.
     precision : {"fp32", "bf16", "fp16"}
         Autocast precision of the model call; outputs are float32.
+    grid : GridSpec or dict, optional
+        Grid operations instead of the task's (``{"crop": {"y": [0, 512]}, "coarsen": {...}}``);
+        a ``dataset`` that names another entry is read on its native grid by default.
+    step : str, optional
+        Frame step instead of the task's (feed a 10-minute radar to a 5-minute model on purpose).
 
     Returns
     -------
@@ -89,7 +102,7 @@ def forecast(
         units, one per canonical variable.
     """
     _check_args(batch_size, precision)
-    forecaster = load_forecaster(model_or_checkpoint, device)
+    forecaster = _for_data(load_forecaster(model_or_checkpoint, device), dataset, grid, step)
     plan = plan_forecast(forecaster, dataset, init_times, split)
     n = len(plan.init_times)
     arrays = {v.name: np.empty(plan.var_shape(v, n), np.float32) for v in plan.variables}
@@ -113,6 +126,8 @@ def write_forecast_zarr(
     precision: str = "fp32",
     resume: bool = True,
     progress: bool = True,
+    grid: Any = None,
+    step: Any = None,
 ) -> ForecastWriteReport:
     """Forecast every init time and stream the results into a zarr store, resumably.
 
@@ -138,6 +153,8 @@ def write_forecast_zarr(
         the store again.
     progress : bool
         Show a progress bar (rank 0).
+    grid, step : optional
+        Grid operations and frame step instead of the task's, as in :func:`forecast`.
 
     Returns
     -------
@@ -149,7 +166,7 @@ def write_forecast_zarr(
     if world > 1 and device == "cuda":
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     try:
-        forecaster = load_forecaster(model_or_checkpoint, device)
+        forecaster = _for_data(load_forecaster(model_or_checkpoint, device), dataset, grid, step)
         plan = plan_forecast(forecaster, dataset, init_times, split)
         n = len(plan.init_times)
         empty = {v.name: empty_forecast_array(plan.var_shape(v, n)) for v in plan.variables}

@@ -120,6 +120,43 @@ class Forecaster:
         if not np.all(np.isfinite(self.std)) or np.any(self.std <= 0):
             raise ValueError(f"normalisation std must be finite and > 0, got {self.std.tolist()}")
 
+    def for_data(self, entry: str | None = None, grid: Any = None, step: Any = None) -> Forecaster:
+        """This model applied to other data: another entry, grid operations or frame step.
+
+        Parameters
+        ----------
+        entry : str, optional
+            Catalog entry to read instead of the task's. Another entry is read on its native grid
+            unless ``grid`` says otherwise (the training crop belongs to the training entry).
+        grid : GridSpec or dict, optional
+            Regrid / crop / coarsen to apply instead of the task's.
+        step : str, optional
+            Time between the frames fed to the model (e.g. ``"10min"`` for a model trained on
+            5-minute frames, on purpose); lead times follow it.
+
+        Returns
+        -------
+        Forecaster
+            A shallow copy with the changed task (the same model and statistics).
+        """
+        import copy
+
+        from gmgclim.data.task import GridSpec
+
+        changes: dict[str, Any] = {}
+        if entry is not None and entry != self.task.entry:
+            changes["entry"] = entry
+            changes["grid"] = GridSpec()
+        if grid is not None:
+            changes["grid"] = grid if isinstance(grid, GridSpec) else GridSpec.from_dict(grid)
+        if step is not None:
+            changes["step"] = _step_text(step)
+        if not changes:
+            return self
+        other = copy.copy(self)
+        other.task = self.task.replace(**changes)
+        return other
+
     # -- the task, typed ----------------------------------------------------------------------
 
     @property
