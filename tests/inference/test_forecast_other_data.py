@@ -71,5 +71,5 @@ def test_grid_options_from_the_command_line(crop, coarsen, expected):
 
 @pytest.mark.parametrize(("crop", "coarsen"), [("y0:512", None), ("y=a:b", None), (None, "y=")])
 def test_bad_grid_options_name_the_option(crop, coarsen):
-    with pytest.raises(DataError, match="--crop|--coarsen"):
+    with pytest.raises(DataError, match=r"--crop|--coarsen"):
         GridSpec.parse(crop, coarsen)
