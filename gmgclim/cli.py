@@ -60,7 +60,9 @@ def _root(
     ),
 )
 def train_command(
-    recipe: str = typer.Argument(..., help="Recipe YAML file (see recipes/)."),
+    recipe: str = typer.Argument(
+        ..., help="Recipe YAML file, or a shipped recipe's name (`gmgclim recipes list`)."
+    ),
     set_: list[str] = typer.Option(  # noqa: B008 (typer declares options as defaults)
         None,
         "--set",
@@ -76,9 +78,10 @@ def train_command(
     import os
 
     from gmgclim.config import load_recipe
+    from gmgclim.recipe_files import find_recipe
     from gmgclim.training import TrainingInterrupted, train
 
-    loaded = load_recipe(recipe, overrides=list(set_ or []))
+    loaded = load_recipe(find_recipe(recipe), overrides=list(set_ or []))
     try:
         run_dir = train(loaded, progress=progress)
     except TrainingInterrupted as exc:
@@ -181,7 +184,20 @@ def forecast_cmd(
     batch_size: int = typer.Option(8, "--batch-size", help="Init times per model call."),
     device: str = typer.Option("cpu", help="Torch device (cpu, cuda, cuda:1)."),
     precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 autocast."),
-    dataset: str = typer.Option(None, "--dataset", help="Catalog entry instead of the recipe's."),
+    dataset: str = typer.Option(
+        None,
+        "--dataset",
+        help="Catalog entry instead of the recipe's (read on its native grid unless --crop/--coarsen).",
+    ),
+    crop: str = typer.Option(
+        None, "--crop", help="Grid crop instead of the recipe's, e.g. y=0:512,x=0:512 (indices)."
+    ),
+    coarsen: str = typer.Option(
+        None, "--coarsen", help="Block means instead of the recipe's, e.g. y=4,x=4."
+    ),
+    step: str = typer.Option(
+        None, "--step", help="Frame step instead of the recipe's (e.g. 10min; on purpose)."
+    ),
     model: str = typer.Option(
         "checkpoint", "--model", help="'checkpoint' or 'extrapolation' (pysteps optical flow)."
     ),
@@ -202,6 +218,8 @@ def forecast_cmd(
       gmgclim forecast runs/quickstart/checkpoints/best.pt --init-times 2019-03-26T00,2019-03-27T00
 
       gmgclim forecast knmi-radar --model extrapolation --lead-steps 12 -o nowcast.zarr
+
+      gmgclim forecast runs/radar_knmi --dataset fmi-radar-rain --coarsen y=2,x=2 -o fmi.zarr
     """
     inits = _parse_init_times(init_times)
     if model == "extrapolation":
@@ -223,12 +241,16 @@ def forecast_cmd(
         return
     if model != "checkpoint":
         raise ValueError(f"--model must be 'checkpoint' or 'extrapolation', got {model!r}")
+    from gmgclim.data.task import GridSpec
     from gmgclim.inference import write_forecast_zarr
 
+    grid = GridSpec.parse(crop, coarsen) if crop or coarsen else None
     report = write_forecast_zarr(
         source,
         dataset,
         output,
+        grid=grid,
+        step=step,
         init_times=inits,
         split=None if inits is not None else split,
         batch_size=batch_size,
@@ -464,6 +486,20 @@ def data_describe(
     typer.echo(describe_entry(get_entry(name), open_data=not no_open))
 
 
+@data_app.command("check")
+def data_check(
+    name: str = typer.Argument(..., help="Catalog entry name (see `gmgclim data list`)."),
+    sample_frames: int = typer.Option(8, "--sample-frames", help="Frames read for NaN shares."),
+) -> None:
+    """Check an entry: channels, units, grid, time step, gaps, NaN share, and each problem's fix."""
+    from gmgclim.data.entry_check import check_entry
+
+    report = check_entry(name, sample_frames=sample_frames)
+    typer.echo(report.format())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @data_app.command("download")
 def data_download(
     source: str = typer.Argument(..., help="What to download: 'weatherbench' (WeatherBench 1)."),
@@ -522,7 +558,7 @@ def data_prepare(
 def demo_command(
     run_dir: str = typer.Option("runs/quickstart", "--run-dir", help="Where every output goes."),
     recipe: str = typer.Option(
-        "recipes/quickstart.yaml", "--recipe", help="Recipe to train (default: the quickstart)."
+        "quickstart", "--recipe", help="Recipe file or shipped name (default: the quickstart)."
     ),
     set_: list[str] = typer.Option(  # noqa: B008 (typer declares options as defaults)
         None, "--set", help="Recipe override, e.g. --set training.max_steps=50 (repeatable)."
@@ -572,6 +608,25 @@ def demo_command(
 
 
 # ---- end section: demo ------------------------------------------------------------------------
+
+# ---- section: recipes (owner: data) -----------------------------------------------------------
+
+recipes_app = typer.Typer(help="The shipped recipes.", no_args_is_help=True)
+app.add_typer(recipes_app, name="recipes")
+
+
+@recipes_app.command("list")
+def recipes_list() -> None:
+    """List the shipped recipes (name, summary); `gmgclim train NAME` trains one from any folder."""
+    from gmgclim.recipe_files import list_recipes
+
+    recipes = list_recipes()
+    width = max((len(n) for n in recipes), default=10)
+    for name, (_, summary) in recipes.items():
+        typer.echo(f"{name:<{width}}  {summary}")
+
+
+# ---- end section: recipes ---------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:

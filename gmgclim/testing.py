@@ -23,11 +23,14 @@ import pandas as pd
 import xarray as xr
 
 __all__ = [
+    "ALBERS_GRID_MAPPING",
     "MOCK_BASES",
     "field_value",
     "mock_gridded_dataset",
     "mock_radar_dataset",
+    "write_mock_albers_radar_netcdf",
     "write_mock_odim_hdf5",
+    "write_mock_slp_netcdf",
     "write_mock_weatherbench1",
     "write_mock_weatherbench2_zarr",
 ]
@@ -354,3 +357,96 @@ def write_mock_odim_hdf5(
             data1.create_dataset("data", data=raw)
         paths.append(path)
     return paths
+
+
+#: CF attributes of an Albers equal-area grid mapping (Australian radar mosaics use one).
+ALBERS_GRID_MAPPING = {
+    "grid_mapping_name": "albers_conical_equal_area",
+    "standard_parallel": [-18.0, -36.0],
+    "longitude_of_central_meridian": 132.0,
+    "latitude_of_projection_origin": 0.0,
+    "false_easting": 0.0,
+    "false_northing": 0.0,
+    "semi_major_axis": 6378137.0,
+    "inverse_flattening": 298.257222101,
+}
+
+
+def write_mock_slp_netcdf(path: Path, days: int = 60) -> Path:
+    """Write daily ``slp`` (Pa) on a 16 x 24 regional 2.5 deg grid, latitude descending (NCEP style).
+
+    Parameters
+    ----------
+    path : Path
+        netCDF file to write.
+    days : int
+        Number of daily frames from 2001-01-01.
+
+    Returns
+    -------
+    Path
+        ``path``; the names (``slp``, ``lat``, ``lon``) and units (Pa) are not canonical on purpose.
+    """
+    lat = np.arange(70.0, 30.0, -2.5)  # 16, descending
+    lon = np.arange(280.0, 340.0, 2.5)  # 24
+    time = pd.date_range("2001-01-01", periods=days, freq="1D")
+    t = np.arange(days)[:, None, None]
+    yy, xx = np.meshgrid(np.arange(lat.size), np.arange(lon.size), indexing="ij")
+    wave = 1500.0 * np.sin(2 * np.pi * (xx[None] - 0.8 * t) / 24.0) * np.cos(yy[None] / 5.0)
+    rng = np.random.default_rng(0)
+    values = 101325.0 + wave + 100.0 * rng.standard_normal((days, lat.size, lon.size))
+    ds = xr.Dataset(
+        {"slp": (("time", "lat", "lon"), values.astype(np.float32), {"units": "Pa"})},
+        coords={
+            "time": time,
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+        },
+    )
+    ds.to_netcdf(path)
+    return path
+
+
+def write_mock_albers_radar_netcdf(path: Path, frames: int = 48, n: int = 32) -> Path:
+    """Write 10-minute ``precipitation`` amounts (mm) on an ``n`` x ``n`` Albers grid of 2 km cells.
+
+    Parameters
+    ----------
+    path : Path
+        netCDF file to write.
+    frames : int
+        Number of 10-minute frames from 2022-02-01 00:00.
+    n : int
+        Cells along y and x.
+
+    Returns
+    -------
+    Path
+        ``path``; the grid mapping variable is called ``albers`` and the two northern rows are NaN.
+    """
+    x = -200_000.0 + 2000.0 * np.arange(n)
+    y = -3_000_000.0 - 2000.0 * np.arange(n)  # row 0 north
+    time = pd.date_range("2022-02-01T00:00", periods=frames, freq="10min")
+    yy, xx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    amounts = np.zeros((frames, n, n), np.float32)
+    for k in range(frames):
+        cy, cx = 10 + 0.2 * k, 4 + 0.5 * k % 24
+        amounts[k] = 0.8 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 18.0)
+    amounts[:, :2, :] = np.nan  # outside coverage
+    ds = xr.Dataset(
+        {
+            "precipitation": (
+                ("time", "y", "x"),
+                amounts,
+                {"units": "mm", "long_name": "10-minute accumulation", "grid_mapping": "albers"},
+            ),
+            "albers": ((), np.int32(0), ALBERS_GRID_MAPPING),
+        },
+        coords={
+            "time": time,
+            "y": ("y", y, {"units": "m", "standard_name": "projection_y_coordinate"}),
+            "x": ("x", x, {"units": "m", "standard_name": "projection_x_coordinate"}),
+        },
+    )
+    ds.to_netcdf(path)
+    return path

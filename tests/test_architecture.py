@@ -24,7 +24,11 @@ ALLOWED_INTERNAL: dict[str, set[str]] = {
     "conventions": {"variables"},
     "lexicon": {"variables"},
     "config": set(),
+    # `recipe_files` finds the shipped recipes (package data); it imports only errors.
+    "recipe_files": set(),
     "errors": set(),
+    # `outputs` (markers and refusals for output paths) imports only errors and the version.
+    "outputs": set(),
     "testing": {"conventions", "lexicon", "data"},
     "models": set(),
     "distributed": set(),
@@ -37,7 +41,7 @@ ALLOWED_INTERNAL: dict[str, set[str]] = {
 }
 # Parts whose imports are unrestricted.
 UNRESTRICTED = {"cli", "__main__", "__init__"}
-ALWAYS_ALLOWED = {"errors", "__init__"}
+ALWAYS_ALLOWED = {"errors", "outputs", "__init__"}
 
 # `training` may use only the latitude weights of `metrics`; inference never imports training
 # (checkpoints are read through the torch-only gmgclim.models.checkpoint).

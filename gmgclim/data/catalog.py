@@ -41,8 +41,8 @@ import xarray as xr
 import yaml
 
 from gmgclim.conventions import canonicalize
+from gmgclim.data.channel_map import ChannelSpec, apply_channel_specs, parse_channel_specs
 from gmgclim.errors import DataError
-from gmgclim.lexicon import resolve_channel
 
 __all__ = [
     "DRIVERS",
@@ -107,7 +107,10 @@ class CatalogEntry:
     levels : tuple of int
         Pressure levels (hPa) available, empty for single-level sources.
     channels : tuple of str
-        Lexicon short names the source can serve.
+        Channel short names the source can serve (lexicon names or defined by the entry).
+    channel_specs : tuple of ChannelSpec
+        How each channel is made from the file (:mod:`gmgclim.data.channel_map`): a mapped
+        source variable, its units and conversion, or the lexicon's variable as it is.
     time : dict
         ``start``, ``end`` (ISO strings) and ``step`` (e.g. ``"1h"``), where known.
     source : str or None
@@ -134,6 +137,7 @@ class CatalogEntry:
     options: dict = field(default_factory=dict)
     size: str = ""
     catalog_file: Path | None = None
+    channel_specs: tuple[ChannelSpec, ...] = ()
 
 
 def catalog_search_path() -> list[Path]:
@@ -185,15 +189,32 @@ def _parse_entry(name: str, raw: Any, path: Path) -> CatalogEntry:
             f"{path}: entry {name!r} key 'time' must be a mapping with keys {sorted(_TIME_KEYS)}, "
             f"got {time!r}"
         )
+    if "step" in time:
+        from gmgclim.config import parse_step
+
+        try:
+            parse_step(str(time["step"]))
+        except ValueError:
+            raise DataError(
+                f"{path}: entry {name!r} key 'time.step' = {time['step']!r} is not a positive "
+                "time period (expected e.g. 10min, 1h, 6h, 1d)"
+            ) from None
     options = raw.get("options") or {}
     if not isinstance(options, dict):
         raise DataError(f"{path}: entry {name!r} key 'options' must be a mapping")
-    channels = _as_tuple(raw.get("channels"), "channels", name, path, str)
-    for ch in channels:
-        try:
-            resolve_channel(ch)
-        except ValueError as exc:
-            raise DataError(f"{path}: entry {name!r}: {exc}") from exc
+    variables = _as_tuple(raw.get("variables"), "variables", name, path, str)
+    specs = parse_channel_specs(
+        raw.get("channels"), name, path, variables=variables, step=time.get("step")
+    )
+    if "coarsen" in options and (
+        isinstance(options["coarsen"], bool)
+        or not isinstance(options["coarsen"], int)
+        or options["coarsen"] < 1
+    ):
+        raise DataError(
+            f"{path}: entry {name!r} key 'options.coarsen' must be a whole number >= 1 "
+            f"(cells per block), got {options['coarsen']!r}"
+        )
     text = {k: raw.get(k, "") for k in ("description", "grid", "license", "citation", "size")}
     for key, value in text.items():
         if not isinstance(value, str):
@@ -202,9 +223,10 @@ def _parse_entry(name: str, raw: Any, path: Path) -> CatalogEntry:
         name=name,
         driver=driver,
         location=str(raw["location"]),
-        variables=_as_tuple(raw.get("variables"), "variables", name, path, str),
+        variables=variables,
         levels=_as_tuple(raw.get("levels"), "levels", name, path, int),
-        channels=channels,
+        channels=tuple(spec.name for spec in specs),
+        channel_specs=specs,
         time={k: str(v) for k, v in time.items()},
         source=raw.get("source"),
         options=dict(options),
@@ -370,13 +392,17 @@ def _time_slice(time: Any) -> slice | None:
 
 
 def _select_channels(ds: xr.Dataset, entry: CatalogEntry, channels: Sequence[str]) -> xr.Dataset:
+    from gmgclim.data.channels import dataset_channel
+
     needed: dict[str, set[int]] = {}
     for name in channels:
-        ch = resolve_channel(name)
+        ch = dataset_channel(ds, name)
         if ch.variable not in ds.data_vars:
             raise DataError(
                 f"catalog entry {entry.name!r} has no variable {ch.variable!r} for channel "
-                f"{name!r}; it has {sorted(map(str, ds.data_vars))}"
+                f"{name!r}; it has {sorted(map(str, ds.data_vars))}",
+                hint=f"map a variable to the channel in {entry.catalog_file}: channels: "
+                f"{{{name}: {{source: NAME, source_units: U, units: U}}}}",
             )
         has_level = "level" in ds[ch.variable].dims
         if ch.level is None and has_level:
@@ -398,7 +424,12 @@ def _select_channels(ds: xr.Dataset, entry: CatalogEntry, channels: Sequence[str
         needed.setdefault(ch.variable, set())
         if ch.level is not None:
             needed[ch.variable].add(ch.level)
-    out = ds[list(needed)]
+    mappings = {
+        str(ds[v].attrs["grid_mapping"])
+        for v in needed
+        if str(ds[v].attrs.get("grid_mapping", "")) in ds.data_vars
+    }
+    out = ds[list(needed) + sorted(mappings)]  # keep the CF grid mapping of projected fields
     levels = sorted(set().union(*needed.values()))
     if levels and "level" in out.dims:
         out = out.sel(level=levels)
@@ -444,14 +475,17 @@ def open_entry(
         if "channels" not in options and "directories" not in options:
             options["channels"] = list(channels)
     ds = DRIVERS[entry.driver](entry, location, options)
+    from gmgclim.data.grid import coarsen_cells, complete_grid
+
+    where = f"{entry.catalog_file}: entry {name!r} ({location})"
+    ds = complete_grid(ds, where)
+    ds = apply_channel_specs(ds, entry.channel_specs)
     if "sel" in generic:
         ds = ds.sel(generic["sel"])
     if "isel" in generic:
         ds = ds.isel(generic["isel"])
     if generic.get("coarsen"):
-        from gmgclim.data.gridded import regrid
-
-        ds = regrid(ds, coarsen=int(generic["coarsen"]))
+        ds = coarsen_cells(ds, int(generic["coarsen"]))
     if generic.get("regrid"):
         from gmgclim.data.gridded import regrid
 

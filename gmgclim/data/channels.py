@@ -12,9 +12,9 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.errors import DataError
-from gmgclim.lexicon import resolve_channel
+from gmgclim.lexicon import Channel, resolve_channel
 
-__all__ = ["channel_field", "select_channels", "spatial_dims"]
+__all__ = ["channel_field", "dataset_channel", "select_channels", "spatial_dims"]
 
 
 def spatial_dims(ds: xr.Dataset | xr.DataArray) -> tuple[str, str]:
@@ -27,15 +27,65 @@ def spatial_dims(ds: xr.Dataset | xr.DataArray) -> tuple[str, str]:
     raise DataError(f"no spatial dims (latitude/longitude or y/x) in dims {sorted(map(str, dims))}")
 
 
+def dataset_channel(ds: xr.Dataset, name: str) -> Channel:
+    """The :class:`~gmgclim.lexicon.Channel` called ``name`` as this dataset serves it.
+
+    A variable whose ``gmgclim_channel`` attribute is ``name`` (a channel mapped or defined by a
+    catalog entry, see :mod:`gmgclim.data.channel_map`) wins over the lexicon, with its own units
+    and CF attributes; otherwise the lexicon decides.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical dataset.
+    name : str
+        Channel short name.
+
+    Returns
+    -------
+    Channel
+
+    Raises
+    ------
+    DataError
+        Neither the dataset nor the lexicon knows the name.
+    """
+    for var, da in ds.data_vars.items():
+        if da.attrs.get("gmgclim_channel") == name:
+            return Channel(
+                name=name,
+                variable=str(var),
+                level=None,
+                units=str(da.attrs.get("units", "")),
+                long_name=str(da.attrs.get("long_name", name)),
+                standard_name=da.attrs.get("standard_name"),
+            )
+    try:
+        return resolve_channel(name)
+    except ValueError as exc:
+        mapped = sorted(
+            str(da.attrs["gmgclim_channel"])
+            for da in ds.data_vars.values()
+            if "gmgclim_channel" in da.attrs
+        )
+        raise DataError(
+            f"{exc}" + (f"; the data's catalog defines {mapped}" if mapped else ""),
+            hint="define the channel in the catalog entry: channels: {NAME: {source: VAR, units: U}}",
+        ) from exc
+
+
 def channel_field(ds: xr.Dataset, name: str) -> xr.DataArray:
     """The lazy ``(time, H, W)`` field of one channel, e.g. ``"t850"`` -> temperature at 850 hPa.
+
+    Channels mapped or defined by a catalog entry are found by their ``gmgclim_channel``
+    attribute (:func:`dataset_channel`), the others through the lexicon.
 
     Raises
     ------
     DataError
         When the variable or level is missing, naming both.
     """
-    ch = resolve_channel(name)
+    ch = dataset_channel(ds, name)
     if ch.variable not in ds.data_vars:
         raise DataError(
             f"channel {name!r} needs variable {ch.variable!r}; dataset has "
@@ -88,7 +138,7 @@ def select_channels(ds: xr.Dataset, channels: Sequence[str]) -> xr.DataArray:
         keep = set(da.dims) | {c for c in da.coords if set(da[c].dims) <= set(spatial_dims(da))}
         da = da.drop_vars([c for c in da.coords if c not in keep])
         fields.append(da.astype(np.float32, copy=False).assign_attrs({}))
-        units.append(str(ds[resolve_channel(name).variable].attrs.get("units", "")))
+        units.append(str(ds[dataset_channel(ds, name).variable].attrs.get("units", "")))
     stacked = xr.concat(fields, dim="channel", coords="minimal", compat="override", join="exact")
     stacked = stacked.assign_coords(channel=list(channels)).transpose("time", "channel", ...)
     stacked.attrs = {"channel_units": units}

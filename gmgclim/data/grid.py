@@ -15,7 +15,168 @@ import xarray as xr
 from gmgclim.data.task import GridSpec
 from gmgclim.errors import DataError
 
-__all__ = ["apply_grid", "contiguous_longitude"]
+__all__ = ["apply_grid", "coarsen_cells", "complete_grid", "contiguous_longitude", "grid_kind"]
+
+_PROJECTION_AXES = {"projection_x_coordinate": "x", "projection_y_coordinate": "y"}
+
+
+def grid_kind(ds: xr.Dataset | xr.DataArray) -> str:
+    """``"latlon"`` (1-D latitude/longitude dims) or ``"projected"`` (``y``/``x`` dims).
+
+    Raises
+    ------
+    DataError
+        Neither pair of dims is present.
+    """
+    dims = set(ds.dims)
+    if {"latitude", "longitude"} <= dims:
+        return "latlon"
+    if {"y", "x"} <= dims:
+        return "projected"
+    raise DataError(
+        f"no spatial dims: expected latitude/longitude (a lat/lon grid) or y/x (a projected grid "
+        f"with a CF grid_mapping), got dims {sorted(map(str, dims))}"
+    )
+
+
+def _rename_projection_axes(ds: xr.Dataset) -> xr.Dataset:
+    rename = {}
+    for name, coord in ds.coords.items():
+        axis = _PROJECTION_AXES.get(str(coord.attrs.get("standard_name", "")))
+        if axis and coord.ndim == 1 and name != axis and axis not in ds.variables:
+            rename[name] = axis
+            if coord.dims[0] != name and coord.dims[0] not in ds.variables:
+                rename[coord.dims[0]] = axis
+    return ds.rename(rename) if rename else ds
+
+
+def complete_grid(ds: xr.Dataset, where: str = "data") -> xr.Dataset:
+    """Work out a dataset's grid from the file and bring it to the convention, whatever its reader.
+
+    A lat/lon grid (1-D ``latitude``/``longitude`` dims) is returned as it is. A projected grid
+    (``y``/``x`` dims, or 1-D coordinates whose ``standard_name`` is ``projection_x/y_coordinate``)
+    gets ``x``/``y`` in metres, its CF grid-mapping variable renamed ``crs`` and named by each field's
+    ``grid_mapping`` attribute, and 2-D ``latitude``/``longitude`` derived with pyproj where the file
+    lacks them.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        An opened entry (canonical names where known).
+    where : str
+        Names the file or entry in messages.
+
+    Returns
+    -------
+    xr.Dataset
+
+    Raises
+    ------
+    DataError
+        One line: no spatial dims; a projected grid without x/y values or 2-D latitude/longitude;
+        without a grid mapping (and no 2-D latitude/longitude); a ``grid_mapping`` attribute that
+        names a missing variable; a grid mapping pyproj does not understand.
+    """
+    ds = _rename_projection_axes(ds)
+    if grid_kind(ds) == "latlon":
+        return ds
+    has_latlon = all(
+        name in ds.coords and ds[name].dims == ("y", "x") for name in ("latitude", "longitude")
+    )
+    for name in ("latitude", "longitude"):  # 2-D auxiliary coordinates stored as data variables
+        if not has_latlon and name in ds.data_vars and set(ds[name].dims) == {"y", "x"}:
+            ds = ds.set_coords(name)
+    has_latlon = all(
+        name in ds.coords and set(ds[name].dims) == {"y", "x"} for name in ("latitude", "longitude")
+    )
+    has_xy = "x" in ds.coords and "y" in ds.coords
+    if not has_xy and not has_latlon:
+        raise DataError(
+            f"{where}: projected grid (y, x) without coordinates; expected 1-D x(x) and y(y) in "
+            "m or km with a CF grid_mapping variable, or 2-D latitude(y, x) and longitude(y, x)"
+        )
+    if has_xy:
+        for axis in ("x", "y"):
+            units = str(ds[axis].attrs.get("units", "m")).strip()
+            if units in ("km", "kilometre", "kilometer"):
+                values = np.asarray(ds[axis].values, np.float64) * 1000.0
+                ds = ds.assign_coords({axis: (axis, values, {**ds[axis].attrs, "units": "m"})})
+            elif units not in ("m", "metre", "meter", "1"):
+                raise DataError(
+                    f"{where}: projected coordinate {axis!r} has units {units!r}; expected m or km"
+                )
+    named = {
+        str(da.attrs["grid_mapping"]): str(var)
+        for var, da in ds.data_vars.items()
+        if isinstance(da.attrs.get("grid_mapping"), str)
+    }
+    for mapping, var in named.items():
+        if mapping not in ds.variables:
+            raise DataError(
+                f"{where}: variable {var!r} names grid_mapping {mapping!r}, which is not in the "
+                "file; expected a variable with a grid_mapping_name attribute"
+            )
+    mappings = [str(v) for v in ds.variables if "grid_mapping_name" in ds[v].attrs]
+    if not mappings:
+        if has_latlon:
+            return ds
+        raise DataError(
+            f"{where}: projected grid (y, x) without a CF grid_mapping variable; expected a "
+            "variable with a grid_mapping_name attribute (e.g. crs, named by each field's "
+            "grid_mapping attribute), or 2-D latitude/longitude coordinates"
+        )
+    mapping = next(iter(named), mappings[0])
+    if mapping != "crs":
+        if "crs" in ds.variables:
+            ds = ds.drop_vars("crs")
+        ds = ds.rename({mapping: "crs"})
+    for var in ds.data_vars:
+        if {"y", "x"} <= set(ds[var].dims):
+            ds[var].attrs["grid_mapping"] = "crs"
+    if not has_latlon:
+        if not has_xy:  # pragma: no cover - excluded above
+            raise DataError(f"{where}: projected grid without x/y values")
+        from gmgclim.data.radar import add_latlon
+
+        try:
+            ds = add_latlon(ds)
+        except Exception as exc:  # pyproj raises CRSError, KeyError ...
+            raise DataError(
+                f"{where}: grid mapping {mapping!r} is not understood by pyproj ({exc}); expected "
+                "CF attributes (grid_mapping_name and its parameters) or crs_wkt"
+            ) from exc
+    return ds
+
+
+def coarsen_cells(ds: xr.Dataset, factor: int) -> xr.Dataset:
+    """Block-average ``factor`` x ``factor`` cells of a lat/lon or projected grid.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical dataset; dims ``latitude``/``longitude`` or ``y``/``x``.
+    factor : int
+        Cells per block along each spatial dim (a remainder is trimmed; NaN ignored).
+
+    Returns
+    -------
+    xr.Dataset
+        Coordinates (1-D and 2-D latitude/longitude) are block means; fields keep their dtype
+        and attributes.
+    """
+    if factor <= 1:
+        return ds
+    dims = ("latitude", "longitude") if grid_kind(ds) == "latlon" else ("y", "x")
+    for dim in dims:
+        if ds.sizes[dim] < factor:
+            raise DataError(
+                f"options.coarsen = {factor} exceeds the {ds.sizes[dim]} cells of {dim!r}"
+            )
+    coarse = ds.coarsen({dim: factor for dim in dims}, boundary="trim").mean(keep_attrs=True)
+    for name in ds.data_vars:
+        if name in coarse and ds[name].dtype == np.float32:
+            coarse[name] = coarse[name].astype(np.float32)
+    return coarse
 
 
 def contiguous_longitude(ds: xr.Dataset) -> xr.Dataset:

@@ -31,7 +31,20 @@ __all__ = [
     "regrid",
 ]
 
-_KNOWN_DIMS = {"time", "lat", "lon", "latitude", "longitude", "level", "number", "nv", "bnds"}
+# y/x: projected grids (the grid mapping is worked out by gmgclim.data.grid.complete_grid)
+_KNOWN_DIMS = {
+    "time",
+    "lat",
+    "lon",
+    "latitude",
+    "longitude",
+    "level",
+    "number",
+    "nv",
+    "bnds",
+    "y",
+    "x",
+}
 
 
 def expand_glob(location: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -77,8 +90,8 @@ def _open_one(path: Path, chunks, variables: Sequence[str] | None) -> xr.Dataset
 def _grid_of(ds: xr.Dataset) -> dict[str, np.ndarray]:
     return {
         name: np.asarray(ds[name].values)
-        for name in ("lat", "lon", "latitude", "longitude", "level")
-        if name in ds.dims
+        for name in ("lat", "lon", "latitude", "longitude", "level", "y", "x")
+        if name in ds.dims and name in ds.coords
     }
 
 
@@ -137,6 +150,12 @@ def open_netcdf_files(
         grid0 = _grid_of(parts[0])
         for path, part in zip(paths[1:], parts[1:], strict=True):
             grid = _grid_of(part)
+            dims0 = sorted(str(d) for d in parts[0].dims if d != "time")
+            dims = sorted(str(d) for d in part.dims if d != "time")
+            if dims != dims0:
+                raise DataError(
+                    f"mixed grids across files: {path} has dims {dims}, but {paths[0]} has {dims0}"
+                )
             if grid.keys() != grid0.keys() or any(
                 grid[k].shape != grid0[k].shape or not np.allclose(grid[k], grid0[k]) for k in grid
             ):
@@ -336,7 +355,8 @@ def prepare_zarr(
     ds : xr.Dataset
         Canonical dataset (lazy); written chunk by chunk, so memory stays bounded.
     path : str or Path
-        Destination store (overwritten).
+        Destination store: a new path, an empty directory, or a store this function wrote
+        (replaced); anything else raises :class:`~gmgclim.errors.OutputPathError`.
     time_chunk : int
         Time steps per chunk (24-48 suits 12 -> 12 windows); spatial dims are whole.
     progress : bool
@@ -347,10 +367,15 @@ def prepare_zarr(
     Path
         The store; open it with ``open_zarr(path, dask=False)`` for training.
     """
+    from gmgclim.outputs import STORE_ATTR, check_output_path, store_marker
+
+    # zarr's mode="w" deletes the directory: only ever a store this function wrote before
+    check_output_path(path, "prepared", "--to", overwrite=True)
     chunks = {d: (time_chunk if d == "time" else -1) for d in ds.dims}
     out = ds.chunk(chunks)
     for name in out.variables:
         out[name].encoding = {}
+    out = out.assign_attrs({STORE_ATTR: store_marker("prepared")})
     path = Path(path)
     if progress:
         from dask.diagnostics import ProgressBar

@@ -487,7 +487,59 @@ def open_odim_hdf5(location, quantity: str = "DBZH", accumulation_minutes: float
 # --------------------------------------------------------------------------- converted netCDF
 
 
-def open_radar_netcdf(path: str | Path, chunks: dict | None = None) -> xr.Dataset:
+def _accumulation_to_rate(
+    ds: xr.Dataset, path: Path, variable: str | None, accumulation_minutes: float
+) -> xr.Dataset:
+    """Turn an accumulation (mm per ``accumulation_minutes``) into ``precipitation_rate`` (mm/h)."""
+    from gmgclim.conventions import variable_attrs
+
+    if accumulation_minutes <= 0:
+        raise DataError(
+            f"{path}: accumulation_minutes must be positive, got {accumulation_minutes!r}"
+        )
+    if variable is None:
+        amounts = [
+            str(v)
+            for v, da in ds.data_vars.items()
+            if {"y", "x"} <= set(da.dims)
+            and str(da.attrs.get("units", "")).strip() in ("mm", "kg m-2", "kg m**-2")
+        ]
+        if len(amounts) != 1:
+            raise DataError(
+                f"{path}: accumulation_minutes is set but {len(amounts)} variables are "
+                f"accumulations in mm ({amounts}); name one with the option 'variable'"
+            )
+        variable = amounts[0]
+    if variable not in ds.data_vars:
+        raise DataError(
+            f"{path}: option 'variable' = {variable!r} is not in the file; it has "
+            f"{sorted(map(str, ds.data_vars))}"
+        )
+    da = ds[variable]
+    scale = 60.0 / float(accumulation_minutes)
+    rate = (da.astype(np.float32) * np.float32(scale)).assign_attrs(
+        {
+            **{k: v for k, v in da.attrs.items() if k not in ("units", "long_name")},
+            **variable_attrs("precipitation_rate"),
+            "source_name": variable,
+            "accumulation_minutes": float(accumulation_minutes),
+            "conversion": f"{variable} ({da.attrs.get('units', 'mm')}) x {scale:g}",
+        }
+    )
+    rate.encoding = {}
+    ds = ds.drop_vars(variable)
+    if "precipitation_rate" in ds.data_vars:
+        raise DataError(f"{path}: has both {variable!r} and precipitation_rate")
+    ds["precipitation_rate"] = rate
+    return ds
+
+
+def open_radar_netcdf(
+    path: str | Path,
+    chunks: dict | None = None,
+    accumulation_minutes: float | None = None,
+    variable: str | None = None,
+) -> xr.Dataset:
     """Open a stacked radar netCDF (the bundled KNMI/FMI conversions) in the radar convention.
 
     Parameters
@@ -496,6 +548,12 @@ def open_radar_netcdf(path: str | Path, chunks: dict | None = None) -> xr.Datase
         netCDF file with ``(time, y, x)`` fields, a grid-mapping variable and projected ``x``/``y``.
     chunks : dict, optional
         dask chunks; default one frame per chunk.
+    accumulation_minutes : float, optional
+        The file holds accumulations (mm) over this many minutes: they become
+        ``precipitation_rate`` in mm/h (x 60 / period). Default: KNMI ``precip_5min`` is read as a
+        5-minute accumulation, other variables as they are.
+    variable : str, optional
+        The accumulation variable (default: the only field in mm or kg m-2).
 
     Returns
     -------
@@ -515,6 +573,10 @@ def open_radar_netcdf(path: str | Path, chunks: dict | None = None) -> xr.Datase
     if not {"y", "x", "time"} <= set(ds.dims):
         raise DataError(f"{path}: expected dims (time, y, x), got {dict(ds.sizes)}")
     ds = ds.drop_vars([v for v in ("time_bnds",) if v in ds.variables])
+    if accumulation_minutes is not None:
+        ds = _accumulation_to_rate(ds, path, variable, accumulation_minutes)
+    elif variable is not None:
+        raise DataError(f"{path}: option 'variable' needs accumulation_minutes")
     ds = canonicalize(ds)
     for name in ("x", "y"):
         if ds[name].attrs.get("units") == "km":

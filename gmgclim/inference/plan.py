@@ -186,8 +186,16 @@ def _open_dataset(dataset: Any, forecaster: Forecaster) -> xr.Dataset:
     return open_task_data(forecaster.task.replace(entry=entry))
 
 
-def _output_variables(channels: Sequence[str]) -> tuple[list[OutputVariable], np.ndarray | None]:
-    resolved = [resolve_channel(c) for c in channels]
+def _output_variables(
+    channels: Sequence[str], ds: xr.Dataset | None = None
+) -> tuple[list[OutputVariable], np.ndarray | None]:
+    # a channel mapped or defined by the catalog carries its own variable and units in the data
+    if ds is not None:
+        from gmgclim.data.channels import dataset_channel
+
+        resolved = [dataset_channel(ds, c) for c in channels]
+    else:
+        resolved = [resolve_channel(c) for c in channels]
     levels = sorted({c.level for c in resolved if c.level is not None})
     level_array = np.asarray(levels, dtype=np.int64) if levels else None
     out: list[OutputVariable] = []
@@ -333,7 +341,7 @@ def plan_forecast(
     # domain); what cannot (layer_norm) is refused by the model itself with the sizes named
     times = fields["time"].values.astype("datetime64[ns]")
     inits, input_index = _select_windows(forecaster, times, init_times, split)
-    variables, levels = _output_variables(forecaster.channels)
+    variables, levels = _output_variables(forecaster.channels, ds)
 
     spatial_coords: dict[str, xr.Variable] = {}
     for name, coord in ds.coords.items():
