@@ -13,12 +13,19 @@ Datasets
   the time mean) against persistence and climatology. The sample covers one month only, so the
   climatology is the training period's time mean (the WeatherBench 1 definition, as
   ``gmgclim score`` falls back to for short samples).
+  Optical-flow extrapolation of the same inputs is scored too.
 - ``radar``: recipes/radar_knmi.yaml with the model section swapped for the baseline's quickstart
   model at the radar recipe's patch size: KNMI precipitation rate, 5-minute frames, test
-  06:20-07:35 UTC. CSI at 0.5 and 1 mm/h and RMSE (no-data cells left out) against persistence and
-  pysteps optical-flow extrapolation (:func:`gmgclim.inference.extrapolation_forecast`; its
-  pixels advected from outside the domain are NaN and left out of its own scores, as
-  ``gmgclim score`` does).
+  06:20-07:35 UTC, the whole composite. CSI at 0.5, 1 and 5 mm/h, FSS at 1 and 5 mm/h (20 km
+  windows) and RMSE (no-data cells left out) against persistence and pysteps optical-flow
+  extrapolation (:func:`gmgclim.inference.extrapolation_forecast`; its pixels advected from
+  outside the domain are NaN and left out of its own scores, as ``gmgclim score`` does).
+- ``fmi``: a transfer test: the models trained on KNMI forecast the FMI composite (Finland,
+  2016-09-28, another radar and domain size), its reflectivity converted to rain rate with the
+  Z-R relation pysteps uses for FMI (Z = 223 R^1.53), block-averaged 2 x 2 like the KNMI grid.
+  Scored like ``radar``.
+
+Each table ends with a verdict per model: at how many leads it beats each baseline.
 
 Models train one after the other with ``--threads`` intra-op threads (``GMGCLIM_NUM_THREADS``,
 which the trainer reads; 1 by default: on a shared 2-core machine a second thread mostly spins).
@@ -60,20 +67,39 @@ class DatasetSpec:
     baselines: tuple[str, ...]
     thresholds: tuple[float, ...] = ()
     radar: bool = False
+    fss_thresholds: tuple[float, ...] = ()
+    fss_scale: int = 1
+    transfer_from: str | None = None
 
 
 DATASETS = {
     "quickstart": DatasetSpec(
-        "quickstart", REPO / "recipes" / "quickstart.yaml", ("persistence", "climatology")
+        "quickstart",
+        REPO / "recipes" / "quickstart.yaml",
+        ("persistence", "climatology", "extrapolation"),
     ),
     "radar": DatasetSpec(
         "radar",
         REPO / "recipes" / "radar_knmi.yaml",
         ("persistence", "extrapolation"),
-        thresholds=(0.5, 1.0),
+        thresholds=(0.5, 1.0, 5.0),
         radar=True,
+        fss_thresholds=(1.0, 5.0),
+        fss_scale=10,
+    ),
+    "fmi": DatasetSpec(
+        "fmi",
+        REPO / "recipes" / "radar_knmi.yaml",
+        ("persistence", "extrapolation"),
+        thresholds=(0.5, 1.0, 5.0),
+        radar=True,
+        fss_thresholds=(1.0, 5.0),
+        fss_scale=10,
+        transfer_from="radar",
     ),
 }
+#: Z = a R^b of the FMI composite (pysteps' FMI importer metadata).
+FMI_ZR_A, FMI_ZR_B = 223.0, 1.53
 
 
 @dataclass
@@ -194,13 +220,41 @@ def open_forecast(store: Path):
 
 def truth_for(run_dir: Path, start, end):
     """Observations on the run's grid (the training path: crop, coarsen) from start to end."""
-    from gmgclim.training import find_checkpoint, load_checkpoint, open_task_data
+    from gmgclim.data.task import Task, open_task_data
+    from gmgclim.models.checkpoint import find_checkpoint, load_checkpoint
 
-    task = load_checkpoint(find_checkpoint(run_dir, "latest")).task
+    task = Task.from_dict(load_checkpoint(find_checkpoint(run_dir, "latest")).task)
     return open_task_data(task, time=slice(str(start), str(end))).load(), task
 
 
-def score_dataset(spec: DatasetSpec, runs: list[RunResult], extrapolation_input_steps: int = 3):
+def fmi_rain_rate():
+    """The FMI composite as rain rate (mm/h) from reflectivity, Z = 223 R^1.53, 2 x 2 block means.
+
+    Returns
+    -------
+    xr.Dataset
+        ``precipitation_rate`` (time, y, x) with the composite's grid mapping and 2-D lat/lon.
+    """
+    import numpy as np
+
+    from gmgclim.data.catalog import open_entry
+    from gmgclim.data.grid import apply_grid
+
+    ds = open_entry("fmi-radar", channels=["dbz"]).load()
+    dbz = ds["reflectivity"]
+    rate = ((10.0 ** (dbz / 10.0)) / FMI_ZR_A) ** (1.0 / FMI_ZR_B)
+    rate = rate.where(dbz.notnull()).astype(np.float32)
+    rate.attrs = {"units": "mm h-1", "long_name": "precipitation rate (Z = 223 R^1.53)"}
+    for key in ("grid_mapping", "coordinates"):
+        if key in dbz.attrs:
+            rate.attrs[key] = dbz.attrs[key]
+    out = ds.drop_vars("reflectivity").assign(precipitation_rate=rate)
+    return apply_grid(out, {"coarsen": {"y": 2, "x": 2}})
+
+
+def score_dataset(
+    spec: DatasetSpec, runs: list[RunResult], extrapolation_input_steps: int = 3, truth=None
+):
     """Scores of every model and baseline on the test split.
 
     Returns
@@ -212,7 +266,12 @@ def score_dataset(spec: DatasetSpec, runs: list[RunResult], extrapolation_input_
     import numpy as np
     import pandas as pd
 
-    from gmgclim.metrics import climatology_forecast, persistence_forecast, score_forecast
+    from gmgclim.metrics import (
+        climatology_forecast,
+        persistence_forecast,
+        score_forecast,
+        select_score,
+    )
 
     forecasts = {run.model: open_forecast(run.forecast_store) for run in runs}
     first = next(iter(forecasts.values()))
@@ -226,19 +285,22 @@ def score_dataset(spec: DatasetSpec, runs: list[RunResult], extrapolation_input_
             raise RuntimeError(f"{name}'s test forecast has other init or lead times than the rest")
     variables = list(first.data_vars)
     step = leads.min()
-    truth, task = truth_for(
-        runs[0].run_dir,
-        inits.min() - max(extrapolation_input_steps, 1) * step,
-        inits.max() + leads.max(),
-    )
+    if truth is None:
+        truth, task = truth_for(
+            runs[0].run_dir,
+            inits.min() - max(extrapolation_input_steps, 1) * step,
+            inits.max() + leads.max(),
+        )
+    else:
+        task = None
     truth = truth[variables]
 
     candidates = dict(forecasts)
     if "persistence" in spec.baselines:
         candidates["persistence"] = persistence_forecast(truth, inits, leads)
-    if "climatology" in spec.baselines:
-        train = task["splits"]["train"]
-        period = (train["start"], str(pd.Period(str(train["end"])).end_time))
+    if "climatology" in spec.baselines and task is not None:
+        start, end = task.split_bounds("train")
+        period = (start, str(pd.Period(str(end)).end_time))
         train_truth, _ = truth_for(runs[0].run_dir, *period)
         clim = train_truth[variables].mean("time", keep_attrs=True)
         candidates["climatology"] = climatology_forecast(clim, inits, leads)
@@ -251,12 +313,22 @@ def score_dataset(spec: DatasetSpec, runs: list[RunResult], extrapolation_input_
 
     metrics = ["rmse", "csi"] if spec.radar else ["rmse"]
     thresholds = list(spec.thresholds) if spec.thresholds else None
+    fss_options = {}
+    if spec.fss_thresholds:
+        metrics.append("fss")
+        fss_options = {"fss_thresholds": list(spec.fss_thresholds), "scales": [spec.fss_scale]}
     tables: dict[str, dict[str, np.ndarray]] = {}
     lead_labels = [_lead_label(td) for td in leads]
     n_init = len(inits)
     for model, fc in candidates.items():
         scores = score_forecast(
-            fc, truth, metrics=metrics, thresholds=thresholds, skipna=spec.radar, convention="wb2"
+            fc,
+            truth,
+            metrics=metrics,
+            thresholds=thresholds,
+            skipna=spec.radar,
+            convention="wb2",
+            **fss_options,
         )
         for var in variables:
             units = str(truth[var].attrs.get("units", ""))
@@ -264,8 +336,15 @@ def score_dataset(spec: DatasetSpec, runs: list[RunResult], extrapolation_input_
             tables.setdefault(f"{var} RMSE ({units})", {})[model] = rmse
             if "csi" in metrics:
                 for thr in spec.thresholds:
-                    csi = scores[f"{var}_csi"].sel(threshold=thr).values
+                    csi = select_score(scores, var, "csi").sel(threshold=thr).squeeze().values
                     tables.setdefault(f"{var} CSI >= {thr:g} {units}", {})[model] = csi
+            if "fss" in metrics:
+                cells = spec.fss_scale
+                for thr in spec.fss_thresholds:
+                    fss = select_score(scores, var, "fss").sel(threshold=thr).squeeze().values
+                    tables.setdefault(f"{var} FSS >= {thr:g} {units}, {cells} cells", {})[model] = (
+                        fss
+                    )
             verified = scores[f"{var}_n_verified"].values
             n_init = min(n_init, int(verified.min()))
     return {
@@ -308,13 +387,49 @@ def format_scores(spec: DatasetSpec, result: dict) -> str:
         f"(wb2 convention{'; NaN cells left out' if spec.radar else ''})"
     ]
     for title, rows in result["tables"].items():
-        better = "higher is better" if "CSI" in title else "lower is better"
-        lines.append(f"  {title}, {better}")
+        higher = "CSI" in title or "FSS" in title
+        lines.append(f"  {title}, {'higher' if higher else 'lower'} is better")
         lines.append("  " + f"{'model':<14}" + "".join(f"{x:>8}" for x in [*leads, "mean"]))
         for model, values in rows.items():
             cells = [*values, float(values.mean())]
             lines.append("  " + f"{model:<14}" + "".join(f"{v:>8.3f}" for v in cells))
+        lines += verdicts(rows, higher, set(spec.baselines))
     return "\n".join(lines)
+
+
+def verdicts(rows: dict, higher_is_better: bool, baselines: set[str]) -> list[str]:
+    """One line per model: at how many leads it beats each baseline (ties count as not beating)."""
+    import numpy as np
+
+    out = []
+    for model, values in rows.items():
+        if model in baselines:
+            continue
+        parts = []
+        for baseline in (b for b in rows if b in baselines):
+            ref = rows[baseline]
+            better = values > ref if higher_is_better else values < ref
+            valid = np.isfinite(values) & np.isfinite(ref)
+            parts.append(f"{baseline} at {int((better & valid).sum())}/{int(valid.sum())}")
+        if parts:
+            out.append(f"    verdict {model}: beats " + ", ".join(parts) + " leads")
+    return out
+
+
+def cpu_description() -> str:
+    """CPU model and its avx512 / amx flags, from /proc/cpuinfo (or the platform name)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), ""
+    )
+    flags = next(
+        (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
+    )
+    wanted = sorted(f for f in set(flags) if f.startswith(("avx512", "amx")))
+    return f"{model or platform.machine()} [{' '.join(wanted) or 'no avx512/amx'}]"
 
 
 def parse_steps(items: list[str], datasets: list[str]) -> dict[str, int | None]:
@@ -382,8 +497,7 @@ def main(argv: list[str] | None = None) -> None:
     budget = ", ".join(f"{d} {'recipe' if n is None else n}" for d, n in steps.items())
     header = (
         f"compare_models: models {' '.join(args.models)}; max_steps {budget}; "
-        f"torch {torch.__version__}, "
-        f"{args.threads} thread(s), {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {args.threads} thread(s), {cpu_description()}, "
         f"{os.cpu_count()} cores"
     )
     print(header, flush=True)
@@ -391,22 +505,33 @@ def main(argv: list[str] | None = None) -> None:
     total_tick = time.perf_counter()
     for name in args.datasets:
         spec = DATASETS[name]
+        train_spec = DATASETS[spec.transfer_from] if spec.transfer_from else spec
+        other_data = fmi_rain_rate() if name == "fmi" else None
         runs = []
         for model in args.models:
-            print(f"[{name}] training {model} ...", flush=True)
-            run = train_model(spec, model, steps[name], args.out)
+            print(f"[{name}] training {model} on {train_spec.name} ...", flush=True)
+            run = train_model(train_spec, model, steps[train_spec.name], args.out)
             print(
                 f"[{name}] {model}: {run.steps} steps in {run.wall_s:.1f} s"
                 + (" (reused)" if run.reused else ""),
                 flush=True,
             )
-            store = run.run_dir / "forecast_test.zarr"
-            write_forecast_zarr(
-                run.run_dir, store=store, split="test", batch_size=16, resume=False, progress=False
-            )
+            store = run.run_dir / f"forecast_{name}.zarr"
+            if other_data is None:
+                write_forecast_zarr(
+                    run.run_dir, store=store, split="test", batch_size=4, resume=False,
+                    progress=False,
+                )  # fmt: skip
+            else:  # the whole other composite, on the grid it was given
+                from gmgclim.data.task import GridSpec
+
+                write_forecast_zarr(
+                    run.run_dir, other_data, store=store, batch_size=4, resume=False,
+                    progress=False, grid=GridSpec(),
+                )  # fmt: skip
             run.forecast_store = store
             runs.append(run)
-        result = score_dataset(spec, runs)
+        result = score_dataset(spec, runs, truth=other_data)
         sections += [format_training(spec, runs, args.threads), format_scores(spec, result)]
         text = "\n\n".join(sections) + "\n"
         print("\n" + "\n\n".join(sections[-2:]) + "\n", flush=True)
