@@ -314,9 +314,9 @@ def score_dataset(
     metrics = ["rmse", "csi"] if spec.radar else ["rmse"]
     thresholds = list(spec.thresholds) if spec.thresholds else None
     fss_options = {}
-    if spec.fss_thresholds:
+    if spec.fss_thresholds:  # FSS at every CSI threshold; the table shows fss_thresholds
         metrics.append("fss")
-        fss_options = {"fss_thresholds": list(spec.fss_thresholds), "scales": [spec.fss_scale]}
+        fss_options = {"scales": [spec.fss_scale]}
     tables: dict[str, dict[str, np.ndarray]] = {}
     lead_labels = [_lead_label(td) for td in leads]
     n_init = len(inits)
@@ -336,12 +336,16 @@ def score_dataset(
             tables.setdefault(f"{var} RMSE ({units})", {})[model] = rmse
             if "csi" in metrics:
                 for thr in spec.thresholds:
-                    csi = select_score(scores, var, "csi").sel(threshold=thr).squeeze().values
+                    csi = select_score(scores, var, "csi").sel(threshold=thr)
+                    if "scale" in csi.dims:  # pixel scores sit at scale 1, NaN elsewhere
+                        csi = csi.dropna("scale", how="all")
+                    csi = csi.squeeze().values
                     tables.setdefault(f"{var} CSI >= {thr:g} {units}", {})[model] = csi
             if "fss" in metrics:
                 cells = spec.fss_scale
                 for thr in spec.fss_thresholds:
-                    fss = select_score(scores, var, "fss").sel(threshold=thr).squeeze().values
+                    fss = select_score(scores, var, "fss").sel(threshold=thr, scale=cells)
+                    fss = fss.squeeze().values
                     tables.setdefault(f"{var} FSS >= {thr:g} {units}, {cells} cells", {})[model] = (
                         fss
                     )

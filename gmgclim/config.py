@@ -432,8 +432,18 @@ class TrainingConfig(_Strict):
         Final lr as a fraction of ``lr`` for ``cosine`` and ``onecycle``.
     lr_multipliers : dict of str to float
         Parameter-name glob patterns (``fnmatch``, first match wins) and their lr multipliers.
-    precision : {"fp32", "bf16"}
-        bf16 autocast for the forward pass (CUDA, and CPU when asked).
+    precision : {"fp32", "bf16", "auto"}
+        bf16 autocast for the forward pass, or ``auto``: bf16 on CUDA and on CPUs with native bf16
+        (AMX / AVX512-BF16), fp32 elsewhere (:func:`gmgclim.training.precision.resolve_precision`);
+        the run log says which and why, the checkpoint records it.
+    activation_checkpointing : bool
+        Recompute each layer of the recurrence in the backward pass instead of keeping its
+        activations (``torch.utils.checkpoint``): less memory for about one more forward pass.
+        For large grids and batches on GPUs; gradients are unchanged.
+    compile : bool
+        ``torch.compile`` the model's layers. Compiling costs tens of seconds per layer shape
+        (more on CPU) and pays only on long runs where the compiled step is faster; off by default
+        (see ``benchmarks/bench_model.py --compile`` for the break-even on a machine).
     grad_clip : float, optional
         Clip the global gradient norm to this value.
     checkpoint_every : int
@@ -465,7 +475,9 @@ class TrainingConfig(_Strict):
     lr_multipliers: dict[str, Annotated[Number, Field(ge=0.0)]] = Field(default_factory=dict)
     scheduled_sampling: ScheduledSamplingConfig = ScheduledSamplingConfig()
     loss: LossConfig = LossConfig()
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    activation_checkpointing: bool = False
+    compile: bool = False
     grad_clip: Annotated[Number, Field(gt=0.0)] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] = 500
     validate_every: Annotated[int, Field(ge=1)] | None = None
@@ -643,6 +655,64 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str = "<
         node[parts[-1]] = value
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML says last wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise RecipeError(
+                    f"{key_node.start_mark.name}: key {key!r} is given twice (lines {seen[key]} "
+                    f"and {line}); expected each key once",
+                    hint="delete one of them (YAML would silently keep the last)",
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_unique(path: str | Path) -> Any:
+    """Parse a YAML file like ``yaml.safe_load``, refusing duplicate keys.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Any
+        The parsed document.
+
+    Raises
+    ------
+    RecipeError
+        A key is given twice in one mapping (naming the key, the file and both lines).
+    yaml.YAMLError
+        The file is not YAML.
+    """
+    path = Path(path)
+    loader = _UniqueKeyLoader(path.read_text())
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _blame_overrides(exc: RecipeError, path: Path, overrides: list[str]) -> RecipeError:
+    """The validation error, naming the ``--set`` item it comes from instead of the file."""
+    message = str(exc)
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key and key in message:
+            text = message.removeprefix(f"{path}: ")
+            return RecipeError(f"--set {item} (on recipe {path}): {text}", hint=exc.hint)
+    return exc
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read, override and validate a recipe file.
 
@@ -669,13 +739,17 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             f"recipe file {path} not found", hint="recipes/ holds the shipped recipes"
         )
     try:
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml_unique(path)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
         data = {}
-    if overrides:
-        if not isinstance(data, dict):
-            raise RecipeError(f"{path}: a recipe must be a mapping of sections")
-        apply_overrides(data, list(overrides), source=str(path))
-    return recipe_from_dict(data, source=path)
+    if not overrides:
+        return recipe_from_dict(data, source=path)
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping of sections")
+    apply_overrides(data, list(overrides), source=f"--set (on recipe {path})")
+    try:
+        return recipe_from_dict(data, source=path)
+    except RecipeError as exc:
+        raise _blame_overrides(exc, path, list(overrides)) from None

@@ -27,3 +27,7 @@ class RecipeError(GmgclimError, ValueError):
 
 class CheckpointError(GmgclimError, ValueError):
     """A checkpoint file that is missing, corrupt or incompatible."""
+
+
+class OutputPathError(GmgclimError, ValueError):
+    """An output path that holds something gmgclim did not write (or must not replace)."""

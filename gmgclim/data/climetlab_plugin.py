@@ -9,11 +9,16 @@
   point (``pyproject.toml``): ``climetlab.load_dataset("gmgclim-era5-uk-t2m").to_xarray()`` returns
   the canonical lazy dataset of catalog entry ``era5-uk-t2m``. The dataset classes are built on first
   access, so importing this module does not import climetlab.
-- :func:`load_climetlab_dataset` backs the ``climetlab`` catalog driver.
+- :func:`load_climetlab_dataset` backs the ``climetlab`` catalog driver. A dataset that is not one
+  of gmgclim's bundled samples downloads; before climetlab starts (its downloader retries up to
+  500 times, 120 s apart), a 3 s connection to the data's host is tried, and without a network (or
+  with ``GMGCLIM_OFFLINE=1``) a one-line :class:`~gmgclim.errors.DataError` is raised at once.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 import xarray as xr
@@ -35,6 +40,51 @@ CLIMETLAB_DATASETS: dict[str, tuple[str, str]] = {
 }
 
 _CLASSES: dict[str, type] = {}
+
+#: Host each downloading climetlab dataset fetches from (probed before a download starts).
+DOWNLOAD_HOSTS: dict[str, str] = {"weather-bench": "dataserv.ub.tum.de"}
+#: Host probed for climetlab datasets not in DOWNLOAD_HOSTS (climetlab's own data server).
+DEFAULT_DOWNLOAD_HOST = "get.ecmwf.int"
+#: Environment variable: set to 1 to refuse every download without probing the network.
+OFFLINE_ENV = "GMGCLIM_OFFLINE"
+
+
+def _is_local_dataset(name: str) -> bool:
+    return any(name == dataset for dataset, _ in CLIMETLAB_DATASETS.values())
+
+
+def require_network(name: str, timeout_seconds: float = 3.0) -> None:
+    """Fail at once when the host a climetlab dataset downloads from cannot be reached.
+
+    Parameters
+    ----------
+    name : str
+        climetlab dataset name (``"weather-bench"``).
+    timeout_seconds : float
+        How long one TCP connection to the host (port 443) may take.
+
+    Raises
+    ------
+    DataError
+        ``GMGCLIM_OFFLINE=1`` is set, or the host cannot be reached: one line naming the dataset
+        and the host, instead of climetlab's downloader retrying for hours.
+    """
+    host = DOWNLOAD_HOSTS.get(name, DEFAULT_DOWNLOAD_HOST)
+    hint = "connect to a network, or use a local copy (gmgclim data download / a zarr entry)"
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        raise DataError(
+            f"climetlab dataset {name!r} downloads from {host}, but {OFFLINE_ENV} is set "
+            "(no network at run time)",
+            hint=hint,
+        )
+    try:
+        socket.create_connection((host, 443), timeout=timeout_seconds).close()
+    except OSError as exc:
+        raise DataError(
+            f"climetlab dataset {name!r} downloads from {host}, which cannot be reached "
+            f"({type(exc).__name__}: {exc}); refusing to start a download that retries offline",
+            hint=hint,
+        ) from None
 
 
 def configure_climetlab_offline() -> None:
@@ -121,17 +171,23 @@ def load_climetlab_dataset(name: str, **kwargs: Any) -> xr.Dataset:
     Raises
     ------
     DataError
-        When the dataset is unknown (plugin not installed) or cannot be loaded (e.g. no network).
+        When the dataset is unknown (plugin not installed), needs a network that is not there
+        (raised before any download starts), or cannot be loaded.
     """
     configure_climetlab_offline()
     import climetlab
+    from climetlab.datasets import get_dataset
 
     try:
-        return climetlab.load_dataset(name, **kwargs).to_xarray()
+        get_dataset.lookup(name)  # local: the installed plugins, never the remote catalogue
     except NameError as exc:
         raise DataError(
             f"climetlab dataset {name!r} is not installed: {exc}",
             hint=f"install its plugin (e.g. pip install climetlab-{name}) or use another driver",
-        ) from exc
+        ) from None
+    if not _is_local_dataset(name):
+        require_network(name)
+    try:
+        return climetlab.load_dataset(name, **kwargs).to_xarray()
     except Exception as exc:
         raise DataError(f"climetlab dataset {name!r} could not be loaded: {exc}") from exc

@@ -128,10 +128,14 @@ class NormalizationStats:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write JSON."""
+        """Write JSON atomically (temp file + ``os.replace``): a crash never leaves half a file."""
+        import os
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        os.replace(tmp, path)
         return path
 
     @classmethod
@@ -139,8 +143,55 @@ class NormalizationStats:
         """Read JSON written by :meth:`save`."""
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"cannot read normalisation statistics {path}: {exc}") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"cannot read normalisation statistics {path} ({type(exc).__name__}: {exc}); "
+                "expected the JSON written by gmgclim (channels, mean, std)",
+                hint="delete the file to compute the statistics again, or point data.stats "
+                "at a good one",
+            ) from None
+
+
+#: Plausible range of a channel's train-split mean, by CF units: catches degC labelled K, say.
+PLAUSIBLE_MEAN_RANGE: dict[str, tuple[float, float]] = {"K": (150.0, 350.0)}
+
+
+def check_physical_ranges(stats: NormalizationStats, source: str, skip: Sequence[str] = ()) -> None:
+    """Raise if a channel's mean is impossible for its units (e.g. t2m in degC labelled K).
+
+    Parameters
+    ----------
+    stats : NormalizationStats
+        Per-channel mean in physical units.
+    source : str
+        The data (file or catalog entry) for the message.
+    skip : sequence of str
+        Channels whose fields were transformed before the statistics (not in physical units).
+
+    Raises
+    ------
+    DataError
+        One line naming the channel, its mean and units, the data, and the range expected.
+    """
+    from gmgclim.lexicon import resolve_channel
+
+    for name, mean in zip(stats.channels, np.asarray(stats.mean, np.float64), strict=True):
+        if name in skip:
+            continue
+        try:
+            units = resolve_channel(name).units
+        except (KeyError, ValueError):
+            continue
+        bounds = PLAUSIBLE_MEAN_RANGE.get(units)
+        if bounds is None or not np.isfinite(mean):
+            continue
+        low, high = bounds
+        if not low <= mean <= high:
+            raise DataError(
+                f"{source}: channel {name} has mean {mean:.4g} {units}, outside the plausible "
+                f"{low:g}..{high:g} {units} (degC or another unit labelled {units}?)",
+                hint=f"convert the data to {units} (e.g. add 273.15 to degC) or fix its units",
+            )
 
 
 def _time_sel(da: xr.DataArray, time_slice) -> xr.DataArray:
@@ -265,7 +316,7 @@ def compute_or_load_stats(
     """
     for reuse_path in map(Path, reuse):
         if reuse_path.is_file():
-            stats = NormalizationStats.from_dict(json.loads(reuse_path.read_text()))
+            stats = NormalizationStats.load(reuse_path)
             if list(stats.channels) != list(channels):
                 raise RecipeError(
                     f"{source}: statistics in {reuse_path} are for channels {list(stats.channels)}, "

@@ -42,6 +42,7 @@ from gmgclim.inference.zarr_writer import (
     forecast_store_template,
     stream_to_zarr,
 )
+from gmgclim.outputs import check_output_path
 
 __all__ = [
     "PRECIPITATION_VARIABLES",
@@ -372,6 +373,7 @@ def write_extrapolation_zarr(
     -------
     ForecastWriteReport
     """
+    check_output_path(store, "forecast", "output", overwrite=not resume)
     layout = _Layout(truth, init_times, lead_times, input_steps, variables, step, missing)
     n = len(layout.init_times)
     skeleton = layout.dataset(

@@ -35,6 +35,7 @@ from gmgclim.inference.zarr_writer import (
     forecast_store_template,
     stream_to_zarr,
 )
+from gmgclim.outputs import check_output_path
 
 __all__ = [
     "ForecastWriteReport",
@@ -45,10 +46,10 @@ __all__ = [
 ]
 
 
-def _check_args(batch_size: int, precision: str) -> None:
+def _check_args(batch_size: int, precision: str | None) -> None:
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if precision not in PRECISIONS:
+    if precision is not None and precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
 
 
@@ -65,7 +66,7 @@ def forecast(
     split: Any = None,
     batch_size: int = 8,
     device: str = "cpu",
-    precision: str = "fp32",
+    precision: str | None = None,
     grid: Any = None,
     step: Any = None,
 ) -> xr.Dataset:
@@ -87,8 +88,8 @@ def forecast(
         Init times per model call.
     device : str
         Torch device.
-    precision : {"fp32", "bf16", "fp16"}
-        Autocast precision of the model call; outputs are float32.
+    precision : {"fp32", "bf16", "fp16"}, optional
+        Autocast precision of the model call (None: the checkpoint's); outputs are float32.
     grid : GridSpec or dict, optional
         Grid operations instead of the task's (``{"crop": {"y": [0, 512]}, "coarsen": {...}}``);
         a ``dataset`` that names another entry is read on its native grid by default.
@@ -123,7 +124,7 @@ def write_forecast_zarr(
     split: Any = None,
     batch_size: int = 8,
     device: str = "cpu",
-    precision: str = "fp32",
+    precision: str | None = None,
     resume: bool = True,
     progress: bool = True,
     grid: Any = None,
@@ -145,8 +146,8 @@ def write_forecast_zarr(
         Init times per model call and per region write.
     device : str
         Torch device; under torchrun ``"cuda"`` means each rank's ``cuda:LOCAL_RANK``.
-    precision : {"fp32", "bf16", "fp16"}
-        Autocast precision of the model call.
+    precision : {"fp32", "bf16", "fp16"}, optional
+        Autocast precision of the model call (None: the one the checkpoint was trained in).
     resume : bool
         Keep init times already written to an existing store of the same forecast (same init
         times, lead times, variables and model weights; anything else raises). False: start
@@ -161,6 +162,8 @@ def write_forecast_zarr(
     ForecastWriteReport
     """
     _check_args(batch_size, precision)
+    # before any model or data is read: never write over what gmgclim did not write
+    check_output_path(store, "forecast", "output", overwrite=not resume)
     joined_here = join_process_group()
     rank, world = rank_and_world_size()
     if world > 1 and device == "cuda":

@@ -29,12 +29,20 @@ import xarray as xr
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.distributed import barrier, rank_and_world_size
 from gmgclim.errors import DataError
+from gmgclim.outputs import (
+    STORE_ATTR,
+    check_output_path,
+    remove_stale_temporaries,
+    store_marker,
+    temporary_name,
+)
 
 __all__ = [
     "FINGERPRINT_ATTR",
     "WRITTEN_COORD",
     "ForecastWriteReport",
     "batches_of",
+    "check_output_store",
     "forecast_store_template",
     "stream_to_zarr",
 ]
@@ -123,6 +131,7 @@ def forecast_store_template(skeleton: xr.Dataset, fingerprint: str) -> tuple[xr.
         }
     )
     template.attrs[FINGERPRINT_ATTR] = fingerprint
+    template.attrs[STORE_ATTR] = store_marker("forecast")
     encoding[WRITTEN_COORD] = {"chunks": (1,)}
     encoding[INIT_DIM] = {"units": "seconds since 1970-01-01", "dtype": "int64"}
     return template, encoding
@@ -153,17 +162,44 @@ def _create_store(template: xr.Dataset, encoding: dict, store: str) -> None:
         return
     target = Path(store)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temporary_name(target, uuid.uuid4().hex[:8])
     try:
         template.to_zarr(
             str(tmp), mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=True
         )
         if target.exists():
+            # only a gmgclim forecast store or an empty directory gets here (check_output_store)
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_store(store: str | os.PathLike, resume: bool = True) -> bool:
+    """Refuse a forecast output path that is not a gmgclim forecast store; drop stale temp dirs.
+
+    Parameters
+    ----------
+    store : str or path-like
+        Local directory or fsspec URL (URLs are not checked).
+    resume : bool
+        False when the caller will replace an existing store (only in the message).
+
+    Returns
+    -------
+    bool
+        True when ``store`` is an existing gmgclim forecast store.
+
+    Raises
+    ------
+    OutputPathError
+        ``store`` is a file, the current directory, a run directory or anything else gmgclim did
+        not write as a forecast store.
+    """
+    ours = check_output_path(store, "forecast", "output", overwrite=not resume)
+    remove_stale_temporaries(store)
+    return ours
 
 
 def _check_existing(existing: xr.Dataset, template: xr.Dataset, store: str) -> None:
@@ -324,7 +360,8 @@ def stream_to_zarr(
     store = os.fspath(store)
     rank, world = rank_and_world_size()
     if rank == 0:
-        if _store_exists(store) and resume:
+        ours = check_output_store(store, resume)
+        if ours and _store_exists(store) and resume:
             _check_existing(_open_store(store), template, store)
         else:
             _create_store(template, encoding, store)

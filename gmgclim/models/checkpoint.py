@@ -14,12 +14,22 @@ Files in a run directory: ``checkpoints/latest.pt`` (overwritten every ``checkpo
 the end and on SIGTERM/SIGINT) and ``checkpoints/best.pt`` (best validation loss so far).
 Writes go to a temporary file in the same directory, are flushed and fsync'ed, then ``os.replace``'d
 over the old file, so a crash at any moment leaves either the old or the new checkpoint, whole.
+
+Every checkpoint stores the SHA-256 of its weights (``weights_sha256``, over the sorted
+``model_state`` tensors: name, dtype, shape and bytes). Loading checks the zip CRC of every member
+and that hash, so a 0-byte, truncated, corrupt or bit-flipped file is a :class:`CheckpointError`
+naming it; checkpoints written before the hash existed still load. A broken ``latest.pt`` falls back
+to ``best.pt`` of the same run (and back) with a one-line note on stderr.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import sys
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +39,7 @@ from torch import nn
 
 from gmgclim import __version__
 from gmgclim.errors import CheckpointError
+from gmgclim.outputs import temporary_name
 
 __all__ = [
     "BEST_NAME",
@@ -39,6 +50,7 @@ __all__ = [
     "find_checkpoint",
     "load_checkpoint",
     "save_checkpoint",
+    "weights_sha256",
 ]
 
 CHECKPOINT_DIR = "checkpoints"
@@ -107,6 +119,34 @@ class Checkpoint:
 
 
 REQUIRED_FIELDS = ("model_name", "model_config", "task", "normalization", "model_state")
+#: Payload field holding :func:`weights_sha256` of ``model_state`` (absent in older checkpoints).
+HASH_FIELD = "weights_sha256"
+
+
+def weights_sha256(model_state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (hex) of a state dict: every tensor's name, dtype, shape and bytes, sorted by name.
+
+    Parameters
+    ----------
+    model_state : dict of str to torch.Tensor
+        ``model.state_dict()``; non-tensor values are hashed by their ``repr``.
+
+    Returns
+    -------
+    str
+        64 hex digits; independent of the device the tensors are on.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(model_state):
+        value = model_state[name]
+        digest.update(name.encode())
+        if isinstance(value, torch.Tensor):
+            tensor = value.detach().to("cpu").contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        else:
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -139,7 +179,8 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint | dict[str, Any]) -
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = checkpoint.to_dict() if isinstance(checkpoint, Checkpoint) else dict(checkpoint)
     payload.setdefault("format_version", FORMAT_VERSION)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    payload[HASH_FIELD] = weights_sha256(payload["model_state"])
+    tmp = temporary_name(path)
     try:
         with open(tmp, "wb") as fh:
             torch.save(payload, fh)
@@ -153,8 +194,93 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint | dict[str, Any]) -
     return path
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+def _stderr_note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
+def _torch_reason(exc: Exception) -> str:
+    """torch's error as a short reason, without its advice to load with ``weights_only=False``."""
+    text = str(exc)
+    if "weights only load failed" in text.lower() or "weights_only" in text:
+        return "it holds pickled objects other than tensors and plain containers (refused)"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _verify_file(path: Path) -> None:
+    """Raise CheckpointError if ``path`` is empty, not a zip archive, or fails a member's CRC."""
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: it is empty (0 bytes); expected a torch zip file"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: truncated or corrupt ({size} bytes; {reason}); "
+            "expected a torch zip file",
+            hint="use the other checkpoint of the run (latest.pt / best.pt) or train again",
+        ) from None
+    except Exception as exc:  # zlib.error and friends from a damaged compressed member
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: corrupt ({type(exc).__name__}: {exc})",
+            hint="use the other checkpoint of the run (latest.pt / best.pt) or train again",
+        ) from None
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: CRC check failed for {bad} (corrupt file)",
+            hint="use the other checkpoint of the run (latest.pt / best.pt) or train again",
+        )
+
+
+def _load_file(path: Path, map_location: str | torch.device) -> Checkpoint:
+    """Read and verify one checkpoint file."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file {path} not found")
+    _verify_file(path)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # wrong format, pickled code
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({_torch_reason(exc)})",
+            hint="the file is corrupt or not a gmgclim checkpoint; use another one",
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"checkpoint {path} holds {type(payload).__name__}, not a dict")
+    missing = [name for name in REQUIRED_FIELDS if name not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks fields {missing}; not a gmgclim checkpoint")
+    stored = payload.get(HASH_FIELD)
+    if stored is not None and stored != weights_sha256(payload["model_state"]):
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: its weights do not match their stored SHA-256 "
+            "(corrupt file)",
+            hint="use the other checkpoint of the run (latest.pt / best.pt) or train again",
+        )
+    names = {f.name for f in dataclasses.fields(Checkpoint)}
+    return Checkpoint(**{k: v for k, v in payload.items() if k in names})
+
+
+def _other_of_run(path: Path) -> Path | None:
+    """``best.pt`` for ``checkpoints/latest.pt`` and back, if it exists; else None."""
+    if path.parent.name != CHECKPOINT_DIR or path.name not in (LATEST_NAME, BEST_NAME):
+        return None
+    other = path.with_name(BEST_NAME if path.name == LATEST_NAME else LATEST_NAME)
+    return other if other.is_file() else None
+
+
+def load_checkpoint(
+    path: str | Path,
+    map_location: str | torch.device = "cpu",
+    fallback: bool = True,
+    note: Callable[[str], None] | None = _stderr_note,
+) -> Checkpoint:
+    """Read and verify a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+
+    The zip CRC of every member and the stored SHA-256 of the weights are checked.
 
     Parameters
     ----------
@@ -162,6 +288,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         A ``.pt`` file, or a run directory (its ``checkpoints/latest.pt`` is read).
     map_location : str or torch.device
         Where tensors are loaded.
+    fallback : bool
+        When ``path`` is a run's ``latest.pt`` (or ``best.pt``) and cannot be read, read the
+        other one of the same run instead.
+    note : callable, optional
+        Receives the one-line note about a fallback (default: printed to stderr as ``note: ...``).
 
     Returns
     -------
@@ -170,33 +301,34 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     Raises
     ------
     CheckpointError
-        The file is missing, truncated or corrupt, or lacks a required field.
+        The file is missing, empty, truncated or corrupt (and so is the other checkpoint of the
+        run), or lacks a required field.
     """
     path = Path(path)
     if path.is_dir():
-        found = find_checkpoint(path)
+        found = find_checkpoint(path) or find_checkpoint(path, "best")
         if found is None:
             raise CheckpointError(
                 f"no checkpoint in run directory {path} (expected {CHECKPOINT_DIR}/{LATEST_NAME})",
                 hint="train first with `gmgclim train RECIPE`",
             )
         path = found
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint file {path} not found")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, wrong format, pickled code
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})",
-            hint="the file is corrupt or not a gmgclim checkpoint; use another one",
-        ) from None
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"checkpoint {path} holds {type(payload).__name__}, not a dict")
-    missing = [name for name in REQUIRED_FIELDS if name not in payload]
-    if missing:
-        raise CheckpointError(f"checkpoint {path} lacks fields {missing}; not a gmgclim checkpoint")
-    names = {f.name for f in dataclasses.fields(Checkpoint)}
-    return Checkpoint(**{k: v for k, v in payload.items() if k in names})
+        return _load_file(path, map_location)
+    except CheckpointError as exc:
+        other = _other_of_run(path) if fallback else None
+        if other is None:
+            raise
+        try:
+            checkpoint = _load_file(other, map_location)
+        except CheckpointError as other_exc:
+            raise CheckpointError(
+                f"{exc}; the other checkpoint of the run cannot be used either: {other_exc}",
+                hint="train again (the run's checkpoints are both broken)",
+            ) from None
+        if note is not None:
+            note(f"{exc}; using {other} (step {checkpoint.step}) instead")
+        return checkpoint
 
 
 def find_checkpoint(run_dir: str | Path, which: str = "latest") -> Path | None:

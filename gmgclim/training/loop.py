@@ -60,8 +60,10 @@ from gmgclim.models.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from gmgclim.outputs import check_output_path, remove_stale_temporaries, write_marker
 from gmgclim.training.losses import squared_error_sums, weighted_mse
 from gmgclim.training.optim import build_optimizer, set_lr
+from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import restore_rng_state, seed_everything
 from gmgclim.training.run_log import LogWindow, MetricsWriter, log_train, log_validation
 from gmgclim.training.samplers import ResumableDistributedSampler, ShardSampler
@@ -137,6 +139,7 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
 
     torch.manual_seed(t.seed)  # same initial weights on every rank and every run
     model = get_model(recipe.model.name, model_config).to(info.device)
+    _speed_options(recipe, model, run_dir, info)
     optimizer = build_optimizer(model, t, recipe.source)
     sampler = ResumableDistributedSampler(
         data.train_set, info.world_size, info.rank, shuffle=True, seed=t.seed
@@ -241,10 +244,17 @@ def _open_run_dir(
     RecipeError
         The directory holds a run of another data or model section.
     """
+    # a file, the current directory or a foreign directory is never written into
+    check_output_path(run_dir, "run", "output.dir")
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        write_marker(run_dir, "run")
+        for name in (LATEST_NAME, BEST_NAME):
+            remove_stale_temporaries(run_dir / CHECKPOINT_DIR / name)
     barrier()
-    resume = load_checkpoint(latest_path) if find_checkpoint(run_dir) is not None else None
+    has_checkpoint = find_checkpoint(run_dir) or find_checkpoint(run_dir, "best")
+    # a corrupt latest.pt falls back to best.pt (and back), with a note on stderr
+    resume = load_checkpoint(run_dir) if has_checkpoint else None
     if resume is not None:
         check_resume_compatible(recipe, resume, latest_path)
     if info.is_main:
@@ -415,8 +425,39 @@ def _validation_due(t: TrainingConfig, step: int, end_of_epoch: bool, total_step
 
 
 def _autocast(device: torch.device, precision: str) -> Any:
-    """bf16 autocast when ``precision == "bf16"``, else a no-op context."""
+    """bf16 autocast when ``precision`` is (or ``auto`` resolves to) ``bf16``, else a no-op."""
+    precision = resolve_precision(precision, device)[0]
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistInfo) -> None:
+    """Apply ``activation_checkpointing`` and ``compile``; log the precision used and why.
+
+    Raises
+    ------
+    RecipeError
+        ``activation_checkpointing`` for a model that does not support it.
+    """
+    t = recipe.training
+    if t.activation_checkpointing:
+        if not getattr(model, "supports_activation_checkpointing", False):
+            raise RecipeError(
+                f"{recipe.source}: training.activation_checkpointing is not supported by model "
+                f"{recipe.model.name!r}",
+                hint="set training.activation_checkpointing: false (GMG supports it)",
+            )
+        model.activation_checkpointing = True
+    if t.compile:
+        compile_layers = getattr(model, "compile_cells", None)
+        if compile_layers is not None:
+            compile_layers()
+        else:
+            model.compile()
+    if info.is_main:
+        line = resolve_precision(t.precision, info.device)[1]
+        print(line, file=sys.stderr)
+        with open(run_dir / "run.log", "a") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
 
 def _context(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -16,7 +16,11 @@ import numpy as np
 import torch
 
 from gmgclim.config import Recipe
-from gmgclim.data.normalization import NormalizationStats, compute_or_load_stats
+from gmgclim.data.normalization import (
+    NormalizationStats,
+    check_physical_ranges,
+    compute_or_load_stats,
+)
 from gmgclim.data.task import Task, open_task_data
 from gmgclim.errors import RecipeError
 from gmgclim.training.losses import latitude_weights
@@ -57,6 +61,16 @@ class TaskData:
     std: np.ndarray
     row_weights: torch.Tensor | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def _data_source(entry: str) -> str:
+    """``catalog entry NAME (LOCATION)`` for messages, or just the entry when it is not catalogued."""
+    try:
+        from gmgclim.data.catalog import get_entry
+
+        return f"catalog entry {entry!r} ({get_entry(entry).location})"
+    except Exception:  # an in-memory dataset or an entry the catalog does not hold
+        return f"data {entry!r}"
 
 
 def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = True) -> TaskData:
@@ -110,6 +124,13 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
                 f"in {task.entry!r}",
                 hint="widen the split or shorten data.input_steps / data.output_steps",
             )
+    if recipe.data.stats and not Path(recipe.data.stats).is_file():
+        # a mistyped path must not silently become a new statistics file
+        raise RecipeError(
+            f"{recipe.source}: data.stats {recipe.data.stats} does not exist; expected a "
+            "normalization.json written by gmgclim",
+            hint="fix the path, or remove data.stats to compute statistics on the train split",
+        )
     reuse = [Path(recipe.data.stats)] if recipe.data.stats else []
     if run_dir is not None:
         reuse.append(run_dir / STATS_NAME)
@@ -123,6 +144,8 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         write=is_main,
         source=f"{recipe.source}",
     )
+    transformed = [] if task.transform in (None, "none") else list(task.channels)
+    check_physical_ranges(stats, _data_source(task.entry), skip=transformed)
     context = ContextFields.for_dataset(task.forcings, task.statics, ds)
     datasets = {
         name: WindowDataset(
