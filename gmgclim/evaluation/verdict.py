@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["HEADLINE_METRICS", "verdict_lines"]
+__all__ = ["BASELINE_NAMES", "HEADLINE_METRICS", "verdict_lines"]
 
 #: The score each verdict is about, first found in the table: RMSE for fields, CSI for rain.
 HEADLINE_METRICS = ("rmse", "rmse_wb2", "rmse_wb1", "csi", "fss", "mae")
@@ -25,8 +25,12 @@ def _better(metric: str) -> str:
         return "lower"
 
 
+#: Names of the reference forecasts in a score table's ``model`` column.
+BASELINE_NAMES = ("persistence", "climatology", "extrapolation")
+
+
 def verdict_lines(
-    table: pd.DataFrame, model: str = "model", metrics: Sequence[str] = HEADLINE_METRICS
+    table: pd.DataFrame, model: str | None = None, metrics: Sequence[str] = HEADLINE_METRICS
 ) -> list[str]:
     """One line per variable (and threshold): where ``model`` beats each baseline.
 
@@ -35,8 +39,9 @@ def verdict_lines(
     table : pandas.DataFrame
         :func:`gmgclim.metrics.scores_to_table` of :func:`gmgclim.metrics.score_with_baselines`
         (a ``model`` column: the model and its baselines).
-    model : str
-        Name of the forecast under test in the ``model`` column.
+    model : str, optional
+        Name of the forecast under test in the ``model`` column; by default the one entry that
+        is not a baseline (:data:`BASELINE_NAMES`).
     metrics : sequence of str
         Candidate headline metrics, the first present per variable is used.
 
@@ -46,7 +51,14 @@ def verdict_lines(
         E.g. ``"t2m RMSE: beats persistence at 8/8 leads, climatology at 7/8 leads"``; a tie
         does not count as beating. Empty when the table has no baseline.
     """
-    if "model" not in table or model not in set(table["model"]):
+    if "model" not in table:
+        return []
+    if model is None:
+        candidates = [m for m in dict.fromkeys(table["model"]) if m not in BASELINE_NAMES]
+        if len(candidates) != 1:
+            return []
+        model = candidates[0]
+    if model not in set(table["model"]):
         return []
     lines = []
     for variable, rows in table.groupby("variable", sort=False):

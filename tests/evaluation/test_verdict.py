@@ -39,5 +39,10 @@ def test_csi_per_threshold_higher_is_better():
     ]
 
 
+def test_the_model_is_found_among_the_baselines():
+    table = pd.DataFrame(_rows("gmg", "rmse", [1.0]) + _rows("persistence", "rmse", [2.0]))
+    assert verdict_lines(table) == ["t2m RMSE: gmg beats persistence at 1/1 leads"]
+
+
 def test_no_baseline_no_verdict():
     assert verdict_lines(pd.DataFrame(_rows("model", "rmse", [1.0]))) == []
