@@ -73,7 +73,11 @@ def test_shipped_recipe_validates(path: Path):
 
 
 def test_weatherbench_recipes_score_72h_and_120h():
-    for name in ("weatherbench_t850.yaml", "weatherbench_z500.yaml"):
+    for name in (
+        "weatherbench_t850.yaml",
+        "weatherbench_t850_reference.yaml",
+        "weatherbench_z500.yaml",
+    ):
         recipe = load_recipe(RECIPES[0].parent / name)
         step_h = parse_step(recipe.data.step) / np.timedelta64(1, "h")
         leads = step_h * np.arange(1, recipe.data.output_steps + 1)
@@ -82,6 +86,16 @@ def test_weatherbench_recipes_score_72h_and_120h():
         assert recipe.model.config["periodic_longitude"] is True
         assert recipe.training.loss.latitude_weighted
         assert recipe.training.precision == "bf16"
+
+
+def test_weatherbench_t850_adds_skill_options_to_the_faithful_reference():
+    skilful = load_recipe(RECIPES[0].parent / "weatherbench_t850.yaml")
+    reference = load_recipe(RECIPES[0].parent / "weatherbench_t850_reference.yaml")
+    assert "toa_insolation" in skilful.data.forcings and "land_sea_mask" in skilful.data.statics
+    assert skilful.data.residual == "persistence" and skilful.data.channels[0] == "t850"
+    assert (reference.data.forcings, reference.data.statics) == ([], [])
+    assert reference.data.residual == "none" and reference.data.channels == ["t850"]
+    assert skilful.model == reference.model  # the same GMG, at its WeatherBench config
 
 
 def test_openstl_recipe_matches_the_paper_setting():
