@@ -132,40 +132,78 @@ def _open_store_and_truth(forecast: str, truth: str | None):
     return store, open_truth(store, truth)
 
 
-_LEAD_UNITS = {"hours": "h", "minutes": "min", "days": "d"}
+def _print_scores(table) -> None:
+    """Scores as rich tables: one per variable and metric, leads as rows, models as columns.
 
-
-def _print_scores(table, max_rows: int = 60) -> None:
-    """Scores as a rich table: one row per label (model, variable, metric ...), one column per lead.
-
-    Every column of ``table`` other than the lead time, value and bookkeeping is a row label, so
-    the layout follows :func:`gmgclim.metrics.scores_to_table` as it is.
+    The layout is decided by :func:`gmgclim.evaluation.report.score_blocks`; this prints it with
+    every column as wide as its widest number (nothing is cut).
     """
     import shutil
 
     from rich.console import Console
     from rich.table import Table
 
-    lead = next(c for c in table.columns if str(c).startswith("lead_time"))
-    keys = [c for c in table.columns if c not in {lead, "value", "units", "n_verified"}]
-    wide = table.pivot_table(index=keys, columns=lead, values="value", dropna=False)
-    unit = lead.removeprefix("lead_time_")
-    out = Table(title=f"scores by lead time ({_LEAD_UNITS.get(unit, unit)})")
-    for key in keys:
-        out.add_column(key, no_wrap=True)
-    for column in wide.columns:
-        out.add_column(f"{column:g}", justify="right")
-    for index, row in list(wide.iterrows())[:max_rows]:
-        index = index if isinstance(index, tuple) else (index,)
-        out.add_row(*[str(v) for v in index], *[f"{v:.4g}" for v in row.values])
-    label_width = sum(
-        max(len(str(v)) for v in [key, *wide.index.get_level_values(i)]) + 3
-        for i, key in enumerate(keys)
-    )
-    width = max(shutil.get_terminal_size((100, 24)).columns, label_width + 10 * wide.shape[1])
-    Console(width=width).print(out)
-    if len(wide) > max_rows:
-        typer.echo(f"... {len(wide) - max_rows} more rows in the CSV")
+    from gmgclim.evaluation.report import score_blocks
+
+    blocks = score_blocks(table)
+    width = shutil.get_terminal_size((100, 24)).columns
+    for block in blocks:
+        width = max(width, sum(max(map(len, [c, *block.table[c]])) + 3 for c in block.table) + 4)
+    console = Console(width=width)
+    for block in blocks:
+        out = Table(title=block.title, title_justify="left")
+        for i, column in enumerate(block.table.columns):
+            widest = max(map(len, [column, *block.table[column]]))
+            label = i < block.n_label_columns
+            out.add_column(
+                column, justify="left" if label else "right", no_wrap=True, min_width=widest
+            )
+        for row in block.table.itertuples(index=False):
+            out.add_row(*row)
+        console.print(out)
+
+
+class _ScoreProgress:
+    """A rich progress bar over init times for ``gmgclim score`` (nothing when off)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("scoring init times"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if self._task is None:
+            self._task = self._bar.add_task("score", total=total)
+        self._bar.update(self._task, completed=done)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
 
 
 @app.command("forecast")
@@ -183,7 +221,9 @@ def forecast_cmd(
     ),
     batch_size: int = typer.Option(8, "--batch-size", help="Init times per model call."),
     device: str = typer.Option("cpu", help="Torch device (cpu, cuda, cuda:1)."),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 autocast."),
+    precision: str = typer.Option(
+        None, help="fp32, bf16 or fp16 autocast (default: the precision the model was trained in)."
+    ),
     dataset: str = typer.Option(
         None,
         "--dataset",
@@ -287,6 +327,13 @@ def score_cmd(
     csv: str = typer.Option(None, "--csv", help="CSV path (default: OUTPUT with .csv)."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address."),
     workers: int = typer.Option(None, "--workers", help="Start a LocalCluster with N workers."),
+    init_times: list[str] = typer.Option(  # noqa: B008 (typer's way to declare a list option)
+        None, "--init-times", help="Score only these init times (ISO, comma-separated)."
+    ),
+    leads: str = typer.Option(
+        None, "--leads", help="Score only these lead times, e.g. 5min,30min,1h or 6h,24h."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Score a forecast store against a catalogued truth, with baselines scored the same way.
 
@@ -302,7 +349,7 @@ def score_cmd(
     """
     from gmgclim.evaluation import dask_client, score_store, write_scores
 
-    with dask_client(scheduler, workers):
+    with dask_client(scheduler, workers), _ScoreProgress(progress) as bar:
         result = score_store(
             forecast,
             truth=truth,
@@ -312,12 +359,24 @@ def score_cmd(
             thresholds=[float(v) for v in _split_list([thresholds])] or None,
             scales=[int(v) for v in _split_list([scales])] or None,
             climatology_years=_parse_years(climatology_years) if climatology_years else None,
+            init_times=_parse_init_times(init_times),
+            lead_times=_split_list([leads]) or None,
+            progress=bar,
         )
     for note in result.notes:
         _note(note)
     nc_path, csv_path = write_scores(result, output, csv)
     _print_scores(result.table)
+    _print_verdicts(result.table)
     typer.echo(f"wrote {nc_path} and {csv_path}")
+
+
+def _print_verdicts(table) -> None:
+    """One honest line per variable: at how many leads the model beats each baseline."""
+    from gmgclim.evaluation.verdict import verdict_lines
+
+    for line in verdict_lines(table):
+        typer.secho(f"verdict: {line}", bold=True)
 
 
 def _pick_init(fc, init_time: str | None):
@@ -605,6 +664,9 @@ def demo_command(
         ("animation", animation),
     ]:
         typer.echo(f"  {label:42s} {path}")
+    import pandas as pd
+
+    _print_verdicts(pd.read_csv(scores.with_suffix(".csv")))
 
 
 # ---- end section: demo ------------------------------------------------------------------------

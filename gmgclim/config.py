@@ -271,9 +271,11 @@ class DataConfig(_Strict):
         ``gmgclim.data.forcings``): read by the model, never predicted.
     statics : list of str
         Per-pixel constant inputs (``land_sea_mask``, ``sin_latitude`` ...; ``gmgclim.data.statics``).
-    residual : {"none", "persistence"}
+    residual : {"none", "persistence", "extrapolation"}
         ``persistence``: the model predicts the change from the frame it was fed (an untrained
-        model forecasts persistence).
+        model forecasts persistence); ``extrapolation``: the change from the optical-flow
+        extrapolation of its inputs (pysteps Lucas-Kanade), so it learns the correction to
+        advection (growth, decay, curved motion); for radar.
     transform : {"none", "log", "dbr"}
         Target transform applied before normalisation and undone in the forecast
         (``gmgclim.data.transforms``; ``log`` or ``dbr`` for rain rates).
@@ -294,7 +296,7 @@ class DataConfig(_Strict):
     in_memory: bool | None = None
     forcings: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     statics: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    residual: Literal["none", "persistence"] = "none"
+    residual: Literal["none", "persistence", "extrapolation"] = "none"
     transform: Literal["none", "log", "dbr"] = "none"
     crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (
         None

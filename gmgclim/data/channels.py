@@ -144,3 +144,11 @@ def select_channels(ds: xr.Dataset, channels: Sequence[str]) -> xr.DataArray:
     stacked.attrs = {"channel_units": units}
     stacked.name = "fields"
     return stacked
+
+
+def is_precipitation_channel(name: str) -> bool:
+    """True for channels of precipitation rates or amounts (never negative; dB for the motion)."""
+    try:
+        return "precipitation" in resolve_channel(name).variable
+    except ValueError:  # a catalog-defined channel: judged by its name
+        return "precip" in name or "rain" in name

@@ -23,7 +23,7 @@ forcings, statics
 crop
     (h, w) of the random training crops, or None (provenance; forecasts use the whole grid).
 residual, transform
-    Target baseline (``"none"`` or ``"persistence"``) and target transform name (``"none"``,
+    Target baseline (``"none"``, ``"persistence"`` or ``"extrapolation"``) and target transform name (``"none"``,
     ``"log1p"`` ...): what the network predicts relative to, and in which space.
 """
 
@@ -171,8 +171,11 @@ class Task:
         check_forcing_names(self.forcings)
         check_static_names(self.statics)
         check_transform(self.transform)
-        if self.residual not in ("none", "persistence"):
-            raise DataError(f"data.residual must be 'none' or 'persistence', got {self.residual!r}")
+        if self.residual not in ("none", "persistence", "extrapolation"):
+            raise DataError(
+                "data.residual must be 'none', 'persistence' or 'extrapolation', got "
+                f"{self.residual!r}"
+            )
         if self.crop is not None:
             object.__setattr__(self, "crop", (int(self.crop[0]), int(self.crop[1])))
 

@@ -67,6 +67,14 @@ class WindowDataset(torch.utils.data.Dataset):
         reproducible, whatever the number of loader workers.
     seed : int
         Seed of the crop positions.
+    baseline : {"none", "extrapolation"}
+        Adds ``baseline`` (T_out, C, H, W), normalised: the optical-flow extrapolation of each
+        window's inputs (:func:`gmgclim.data.advection.advected_baseline`, computed once per window
+        on the whole grid and kept, then cropped like the sample) for models that learn the
+        correction to advection.
+    precipitation : sequence of bool, optional
+        Per channel: a rate or amount (moved to decibels for the motion). Default: channels whose
+        canonical variable names precipitation.
 
     Notes
     -----
@@ -89,6 +97,8 @@ class WindowDataset(torch.utils.data.Dataset):
         transform: str = "none",
         crop: Sequence[int] | None = None,
         seed: int = 0,
+        baseline: str = "none",
+        precipitation: Sequence[bool] | None = None,
     ):
         if list(stats.channels) != list(channels):
             raise ValueError(
@@ -107,6 +117,15 @@ class WindowDataset(torch.utils.data.Dataset):
         self.transform = transform
         self.seed = int(seed)
         self.epoch = 0
+        if baseline not in ("none", "extrapolation"):
+            raise ValueError(f"baseline must be 'none' or 'extrapolation', got {baseline!r}")
+        self.baseline = baseline
+        if precipitation is None:
+            from gmgclim.data.channels import is_precipitation_channel
+
+            precipitation = [is_precipitation_channel(c) for c in self.channels]
+        self.precipitation = [bool(p) for p in precipitation]
+        self._baselines: dict[int, np.ndarray] = {}
         # One lazy Variable per channel (not an xr.concat, which would load lazily indexed
         # backend arrays): numpy- or lazily-indexed (e.g. zarr opened with chunks=None) channels
         # are read by plain indexing; dask-backed ones in one dask.compute per window.
@@ -144,6 +163,20 @@ class WindowDataset(torch.utils.data.Dataset):
         y0 = int(rng.integers(0, height - self.crop[0] + 1))
         x0 = int(rng.integers(0, width - self.crop[1] + 1))
         return slice(y0, y0 + self.crop[0]), slice(x0, x0 + self.crop[1])
+
+    def baseline_frames(self, i: int) -> np.ndarray:
+        """Extrapolation of window ``i``'s inputs on the whole grid, (T_out, C, H, W), physical.
+
+        Computed once per window and kept (pysteps optical flow costs ~0.1-1 s per window).
+        """
+        if i not in self._baselines:
+            from gmgclim.data.advection import advected_baseline
+
+            inputs = self.read(self.windows.input_index[i])
+            self._baselines[i] = advected_baseline(
+                inputs, self.windows.output_steps, self.precipitation
+            )
+        return self._baselines[i]
 
     def read(self, positions: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
         """Raw float32 values ``(len(positions), C, H, W)`` at increasing time positions.
@@ -184,6 +217,13 @@ class WindowDataset(torch.utils.data.Dataset):
         }
         if self.return_mask:
             out["mask"] = torch.from_numpy(np.ascontiguousarray(valid[t_in:]))
+        if self.baseline != "none":
+            base = self.baseline_frames(i)[(slice(None), slice(None), *window)]
+            if self.transform != "none":
+                base = transform_forward(self.transform, base)
+            base = ((base - self._mean) * self._inv_std).astype(np.float32)
+            base[~np.isfinite(base)] = self.fill_nan
+            out["baseline"] = torch.from_numpy(np.ascontiguousarray(base))
         if self.crop is not None:
             out["rows"] = torch.arange(*window[0].indices(self._fields[0].shape[1]))
         if self.context is not None:

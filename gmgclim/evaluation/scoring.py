@@ -12,13 +12,17 @@ radar variable) get the categorical scores and FSS as well, at the thresholds of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.errors import DataError
 from gmgclim.evaluation.baselines import (
     check_baselines,
     extrapolation_baseline,
@@ -26,7 +30,8 @@ from gmgclim.evaluation.baselines import (
 )
 from gmgclim.evaluation.forecast_store import ForecastStore, open_forecast_store
 from gmgclim.evaluation.truth import open_truth, truth_period
-from gmgclim.metrics import score_forecast, score_with_baselines, scores_to_table
+from gmgclim.metrics import climatology_forecast, score_with_baselines, scores_to_table
+from gmgclim.metrics.alignment import select_lead_times
 
 __all__ = [
     "CONVENTIONS",
@@ -38,6 +43,7 @@ __all__ = [
     "default_thresholds",
     "is_radar",
     "score_store",
+    "select_times",
     "write_scores",
 ]
 
@@ -101,8 +107,17 @@ def score_store(
     thresholds: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
     scales: Sequence[int] | None = None,
     climatology_years: Sequence[int] | None = None,
+    climatology_window_days: int | None = None,
+    init_times: Sequence | None = None,
+    lead_times: Sequence | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StoreScores:
     """Score a forecast store against its truth, with baselines scored the same way.
+
+    The model and its baselines are scored in one pass over blocks of init times
+    (:func:`gmgclim.metrics.score_with_baselines`), so memory stays flat however many init times
+    the store holds. A climatology baseline that cannot be formed for the forecast's valid times
+    (too little data per day of year and hour) is left out with a note.
 
     Parameters
     ----------
@@ -121,6 +136,14 @@ def score_store(
         FSS window widths in pixels.
     climatology_years : sequence of int, optional
         Years of the climatology (baseline and ACC); default the store's training split.
+    climatology_window_days : int, optional
+        Odd width of a running mean of the climatology over day of year (default none).
+    init_times : sequence of datetime64 or str, optional
+        Score only these init times of the store (default all written ones).
+    lead_times : sequence of timedelta64 or str, optional
+        Score only these lead times (e.g. ``["30min", "1h"]``).
+    progress : callable, optional
+        ``progress(init_times_done, init_times_total)``, called after each block.
 
     Returns
     -------
@@ -139,7 +162,7 @@ def score_store(
     store = forecast if isinstance(forecast, ForecastStore) else open_forecast_store(forecast)
     notes = [note] if (note := store.partial_note("scoring")) else []
     variables = store.variables
-    fc = store.forecast[variables]
+    fc = select_times(store.forecast[variables], init_times, lead_times)
     radar = is_radar(fc)
     metric_names = list(metrics) if metrics else default_metrics(radar)
     if thresholds is None:
@@ -148,8 +171,19 @@ def score_store(
     truth_ds = open_truth(store, truth, time=truth_period(fc, before_steps=before))[variables]
     clim = None
     if "climatology" in names or ("acc" in metric_names and convention == "wb2"):
-        clim, clim_note = training_climatology(store, variables, truth, climatology_years)
+        clim, clim_note = training_climatology(
+            store, variables, truth, climatology_years, window_days=climatology_window_days
+        )
         notes += [clim_note] if clim_note else []
+        try:  # a climatology with too few data per day and hour cannot forecast every valid time
+            climatology_forecast(clim, fc[INIT_DIM].values, fc[LEAD_DIM].values)
+        except DataError as err:
+            clim = None
+            names = [b for b in names if b != "climatology"]
+            dropped = [m for m in metric_names if m == "acc" and convention == "wb2"]
+            metric_names = [m for m in metric_names if m not in dropped]
+            left_out = " and ".join(["the climatology baseline", *(f"'{m}'" for m in dropped)])
+            notes.append(f"{left_out} left out: {err}")
     options = dict(
         metrics=metric_names,
         convention=convention,
@@ -157,23 +191,72 @@ def score_store(
         scales=list(scales) if scales else None,
         skipna=radar,
     )
+    extra = {}
+    if "extrapolation" in names:
+        loaded = truth_ds.load()  # the nowcast of each block reads the frames before its inits
+        extra["extrapolation"] = partial(extrapolation_block, loaded, fc[LEAD_DIM].values)
     scores = score_with_baselines(
         fc,
         truth_ds,
         baselines=[b for b in names if b != "extrapolation"],
         climatology=clim,
         model_name=store.model_name,
+        extra=extra,
+        progress=progress,
         **options,
     )
-    if "extrapolation" in names:
-        nowcast = extrapolation_baseline(truth_ds, fc, variables)
-        extra = score_forecast(nowcast, truth_ds, climatology=clim, **options)
-        label = xr.DataArray(["extrapolation"], dims=("model",), name="model")
-        scores = xr.concat(
-            [scores, extra.expand_dims(model=label)], dim="model", combine_attrs="override"
-        )
     scores.attrs.update(forecast=store.path, truth=str(truth or ""), baselines=",".join(names))
     return StoreScores(scores=scores, table=scores_to_table(scores), notes=notes)
+
+
+def select_times(
+    forecast: xr.Dataset, init_times: Sequence | None = None, lead_times: Sequence | None = None
+) -> xr.Dataset:
+    """The forecast at some of its init and lead times, with an error naming any it lacks.
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        dims (time=init, prediction_timedelta, ...).
+    init_times : sequence of datetime64 or str, optional
+        Init times to keep (default all).
+    lead_times : sequence of timedelta64 or str, optional
+        Lead times to keep (``"30min"``, ``"6h"``, timedelta64; default all).
+
+    Returns
+    -------
+    xr.Dataset
+
+    Raises
+    ------
+    DataError
+        An init or lead time the forecast does not have.
+    """
+    if init_times is not None and len(init_times):
+        wanted = pd.DatetimeIndex(pd.to_datetime(list(init_times))).values.astype("datetime64[ns]")
+        missing = np.setdiff1d(wanted, forecast[INIT_DIM].values)
+        if missing.size:
+            have = forecast[INIT_DIM].values
+            raise DataError(
+                f"--init-times: {[str(t) for t in missing[:3]]} not in the forecast, whose "
+                f"{have.size} init times run from {have.min()} to {have.max()}"
+            )
+        forecast = forecast.sel({INIT_DIM: wanted})
+    if lead_times is not None and len(lead_times):
+        wanted = pd.to_timedelta(list(lead_times)).values.astype("timedelta64[ns]")
+        forecast = select_lead_times(forecast, wanted)
+    return forecast
+
+
+def extrapolation_block(
+    truth: xr.Dataset, lead_times: np.ndarray, init_times: np.ndarray
+) -> xr.Dataset:
+    """The extrapolation nowcast of some init times (a per-block baseline for the scorer)."""
+    return extrapolation_baseline(
+        truth,
+        xr.Dataset(coords={INIT_DIM: init_times, LEAD_DIM: lead_times}),
+        list(truth.data_vars),
+    )
 
 
 def write_scores(

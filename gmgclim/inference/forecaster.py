@@ -79,6 +79,8 @@ class Forecaster:
     source: str
     recipe: dict
     model_name: str | None
+    #: Default precision of :meth:`predict`: the one the checkpoint was trained in ("fp32" else).
+    precision: str
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class Forecaster:
         fill_nan: float | None = None,
     ):
         self.model = model
+        self.precision = "fp32"
         self.source = source
         self.recipe = dict(recipe or {})
         self.model_name = model_name
@@ -200,7 +203,7 @@ class Forecaster:
         self,
         inputs: np.ndarray,
         device: str = "cpu",
-        precision: str = "fp32",
+        precision: str | None = None,
         context: np.ndarray | None = None,
     ) -> np.ndarray:
         """Forecast in physical units from physical inputs.
@@ -211,8 +214,9 @@ class Forecaster:
             Input frames in physical units; NaN becomes ``task.fill_nan`` after normalising.
         device : str
             Torch device of the model.
-        precision : {"fp32", "bf16", "fp16"}
-            Autocast precision of the model call.
+        precision : {"fp32", "bf16", "fp16"}, optional
+            Autocast precision of the model call; None: :attr:`precision`, the one the
+            checkpoint was trained in.
         context : np.ndarray, float32, shape (B, T_in + T_out, K, *spatial), optional
             Forcings and statics of every frame (:meth:`ForecastPlan.context_fields`); required
             when the task has any.
@@ -235,7 +239,7 @@ class Forecaster:
             np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)
         ).astype(np.float32)
         x = torch.from_numpy(normalised).to(device)
-        dtype = PRECISIONS[precision]
+        dtype = PRECISIONS[self.precision if precision is None else precision]
         autocast = (
             torch.autocast(device_type=torch.device(device).type, dtype=dtype)
             if dtype is not None
@@ -251,6 +255,8 @@ class Forecaster:
             kwargs["context"] = torch.from_numpy(np.ascontiguousarray(context, np.float32)).to(
                 device
             )
+        if self.task.residual == "extrapolation":
+            kwargs["baseline"] = torch.from_numpy(self._baseline(inputs, mean, std)).to(device)
         try:
             with torch.inference_mode(), autocast:
                 y = self.model(x, **kwargs)
@@ -267,6 +273,21 @@ class Forecaster:
         if non_negative:
             physical[:, :, non_negative] = np.maximum(physical[:, :, non_negative], 0.0)
         return physical.astype(np.float32)
+
+    def _baseline(self, inputs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        """Normalised optical-flow extrapolation of each input window, (B, T_out, C, *spatial)."""
+        from gmgclim.data.advection import advected_baseline
+        from gmgclim.data.channels import is_precipitation_channel
+        from gmgclim.data.transforms import forward as transform_forward
+
+        precipitation = [is_precipitation_channel(c) for c in self.channels]
+        physical = np.stack(
+            [advected_baseline(window, self.output_steps, precipitation) for window in inputs]
+        )
+        normalised = (transform_forward(self.task.transform, physical) - mean) / std
+        return np.where(np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)).astype(
+            np.float32
+        )
 
     @property
     def non_negative_channels(self) -> list[int]:
@@ -375,7 +396,7 @@ def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) 
             f"checkpoint {source}: normalisation channels {list(stats_channels)} differ from the "
             f"task channels {list(task['channels'])}"
         )
-    return Forecaster(
+    forecaster = Forecaster(
         model=model,
         mean=mean,
         std=std,
@@ -384,6 +405,18 @@ def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) 
         task=task,
         model_name=getattr(ckpt, "model_name", None),
     )
+    forecaster.precision = _trained_precision(ckpt)
+    return forecaster
+
+
+def _trained_precision(ckpt: Any) -> str:
+    """The precision a checkpoint's run computed in: recorded in ``train_state`` (``auto``
+    resolved), else the recipe's when it names one, else fp32."""
+    recorded = (getattr(ckpt, "train_state", None) or {}).get("precision")
+    if recorded in PRECISIONS:
+        return recorded
+    named = ((getattr(ckpt, "recipe", None) or {}).get("training") or {}).get("precision")
+    return named if named in PRECISIONS else "fp32"
 
 
 def load_forecaster(model_or_checkpoint: Any, device: str = "cpu") -> Forecaster:

@@ -10,6 +10,7 @@ cover are masked (NaN) and counted, so partial coverage is scored on the verifie
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,11 @@ class AlignedPair:
     forecast: xr.DataArray | xr.Dataset
     truth: xr.DataArray | xr.Dataset
     verified: xr.DataArray
+
+    @functools.cached_property
+    def difference(self) -> xr.DataArray | xr.Dataset:
+        """``forecast - truth``, formed once for all the error metrics of a pair."""
+        return self.forecast - self.truth
 
     @property
     def n_verified(self) -> xr.DataArray:

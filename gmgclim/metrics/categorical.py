@@ -97,18 +97,25 @@ def score_contingency_table(
     """:func:`contingency_table` of an aligned forecast/truth pair (one variable)."""
     w, dims, weighting = resolve_weights(pair.forecast, weights)
     thr = _threshold_coord(thresholds, pair.forecast.attrs.get("units"))
-    valid = pair.forecast.notnull() & pair.truth.notnull() & pair.verified
-    fc_event = (pair.forecast >= thr) & valid
-    ob_event = (pair.truth >= thr) & valid
-    sum_dims = (INIT_DIM, *dims)
-
-    def count(mask: xr.DataArray) -> xr.DataArray:
-        return mask.sum(sum_dims) if w is None else (mask * w).sum(sum_dims)
-
-    hits = count(fc_event & ob_event)
-    fc_yes = count(fc_event)
-    ob_yes = count(ob_event)
-    total = count(valid)
+    fc = pair.forecast.where(pair.verified)
+    ob = pair.truth
+    if fc.chunks is not None:
+        fc = fc.chunk({d: -1 for d in dims})
+        ob = ob.chunk(dict(fc.chunksizes))
+    pixel_weights = _pixel_weights(w, pair, dims)
+    counts = xr.apply_ufunc(
+        _event_counts,
+        fc,
+        ob,
+        kwargs={"thresholds": thr.values, "weights": pixel_weights},
+        input_core_dims=[list(dims), list(dims)],
+        output_core_dims=[["threshold", "count"]],
+        dask="parallelized",
+        output_dtypes=[np.int64 if pixel_weights is None else np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"threshold": thr.size, "count": 4}},
+    )
+    counts = counts.sum(INIT_DIM).assign_coords(threshold=thr)
+    hits, fc_yes, ob_yes, total = (counts.isel(count=i, drop=True) for i in range(4))
     table = xr.Dataset(
         {
             "hits": hits,
@@ -125,6 +132,35 @@ def score_contingency_table(
         "weighting": weighting,
     }
     return table
+
+
+def _event_counts(
+    fc: np.ndarray, ob: np.ndarray, thresholds: np.ndarray, weights: np.ndarray | None
+) -> np.ndarray:
+    """(..., threshold, 4) hits, forecast events, observed events and valid pixels per field.
+
+    Integer counts, or sums of ``weights`` (H, W) when given; NaN pixels are not valid.
+    """
+    valid = np.isfinite(fc) & np.isfinite(ob)
+    axes = (-2, -1)
+    dtype = np.int64 if weights is None else np.float64
+    out = np.zeros((*fc.shape[:-2], len(thresholds), 4), dtype=dtype)
+
+    def count(mask: np.ndarray):
+        if weights is None:
+            return np.count_nonzero(mask, axis=axes)
+        return np.where(mask, weights, 0.0).sum(axis=axes)
+
+    total = count(valid)
+    with np.errstate(invalid="ignore"):
+        for i, thr in enumerate(thresholds):
+            fc_event = (fc >= thr) & valid
+            ob_event = (ob >= thr) & valid
+            out[..., i, 0] = count(fc_event & ob_event)
+            out[..., i, 1] = count(fc_event)
+            out[..., i, 2] = count(ob_event)
+            out[..., i, 3] = total
+    return out
 
 
 def _ratio(num, den):
@@ -165,8 +201,9 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     """Sum over a ``size`` x ``size`` window centred on each pixel of the last two axes.
 
     The window of pixel ``i`` covers ``i - size // 2`` to ``i - size // 2 + size - 1`` (as
-    ``scipy.ndimage.uniform_filter``); outside the grid counts as zero. Uses cumulative sums, so
-    the cost does not depend on ``size``.
+    ``scipy.ndimage.uniform_filter``, which computes it: separable running sums, about 4x faster
+    than summed-area tables on radar fields); outside the grid counts as zero. Sums of boolean
+    input are rounded to the integers they are.
 
     Parameters
     ----------
@@ -182,17 +219,89 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     """
     if size < 1:
         raise ValueError(f"window size must be >= 1 pixel, got {size}")
+    from scipy import ndimage
+
+    is_bool = np.asarray(values).dtype == bool
     a = np.asarray(values, dtype=np.float64)
-    h, w = a.shape[-2:]
-    lead_pad = size // 2
-    trail_pad = size - 1 - lead_pad
-    pad = [(0, 0)] * (a.ndim - 2) + [(lead_pad + 1, trail_pad), (lead_pad + 1, trail_pad)]
-    c = np.pad(a, pad).cumsum(axis=-2).cumsum(axis=-1)
-    # Output row r covers padded rows r + 1 .. r + size: c[r + size] - c[r].
-    top = c[..., size : size + h, :]
-    bottom = c[..., 0:h, :]
-    rows = top - bottom
-    return rows[..., :, size : size + w] - rows[..., :, 0:w]
+    if size == 1:
+        return a.copy()
+    sizes = (1,) * (a.ndim - 2) + (size, size)
+    out = ndimage.uniform_filter(a, size=sizes, mode="constant", cval=0.0)
+    out *= size * size
+    if is_bool:
+        np.rint(out, out=out)
+    return out
+
+
+def _event_box(events: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1), inclusive, of the True pixels of a 2-D mask; None if none."""
+    rows = np.flatnonzero(events.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(events.any(axis=0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def _fss_field(
+    fc: np.ndarray, ob: np.ndarray, thresholds, scales, weights: np.ndarray | None
+) -> np.ndarray:
+    """(threshold, scale, 2) FSS sums of one (H, W) field.
+
+    Both fractions are 0 farther than half a window from every event, where the pixel adds
+    nothing to either sum; so the windows are computed only on the box around the events of the
+    lowest threshold (the events of higher thresholds lie inside it), grown by the window's reach
+    and read with another reach of margin, which gives the same sums as the whole field.
+    """
+    h, w = fc.shape
+    valid = np.isfinite(fc) & np.isfinite(ob)
+    with np.errstate(invalid="ignore"):
+        fc_events = [(fc >= thr) & valid for thr in thresholds]
+        ob_events = [(ob >= thr) & valid for thr in thresholds]
+    out = np.zeros((len(thresholds), len(scales), 2))
+    any_event = np.zeros_like(valid)
+    for fe, oe in zip(fc_events, ob_events, strict=True):
+        any_event |= fe | oe
+    box = _event_box(any_event)
+    if box is None:  # no event at any threshold: every fraction is 0
+        return out
+    for k, size in enumerate(scales):
+        size = int(size)
+        if size == 1 and weights is None:
+            # fractions are the 0/1 events: the sums are counts, exactly
+            for i in range(len(thresholds)):
+                fe, oe = fc_events[i], ob_events[i]
+                out[i, k, 0] = np.count_nonzero(fe ^ oe)
+                out[i, k, 1] = np.count_nonzero(fe) + np.count_nonzero(oe)
+            continue
+        reach = size // 2
+        r0, r1 = max(box[0] - reach, 0), min(box[1] + reach, h - 1)
+        c0, c1 = max(box[2] - reach, 0), min(box[3] + reach, w - 1)
+        i0, i1 = max(r0 - reach, 0), min(r1 + reach, h - 1)
+        j0, j1 = max(c0 - reach, 0), min(c1 + reach, w - 1)
+        read = (slice(i0, i1 + 1), slice(j0, j1 + 1))
+        inner = (slice(r0 - i0, r1 - i0 + 1), slice(c0 - j0, c1 - j0 + 1))
+        region = (slice(r0, r1 + 1), slice(c0, c1 + 1))
+        n_valid = window_sum(valid[read], size)[inner]
+        inv = np.divide(1.0, n_valid, out=np.zeros_like(n_valid), where=n_valid > 0)
+        valid_region = valid[region]
+        pixel_weight = None if weights is None else np.where(valid_region, weights[region], 0.0)
+        for i in range(len(thresholds)):
+            pf = window_sum(fc_events[i][read], size)[inner]
+            pf *= inv
+            po = window_sum(ob_events[i][read], size)[inner]
+            po *= inv
+            both = pf * pf
+            both += po * po
+            pf -= po
+            pf *= pf
+            if pixel_weight is None:
+                # pixels outside the valid mask have no events but may have fractions: mask them
+                out[i, k, 0] = np.sum(pf, where=valid_region)
+                out[i, k, 1] = np.sum(both, where=valid_region)
+            else:
+                out[i, k, 0] = (pixel_weight * pf).sum()
+                out[i, k, 1] = (pixel_weight * both).sum()
+    return out
 
 
 def _fss_sums(
@@ -201,20 +310,16 @@ def _fss_sums(
     """Per case: (threshold, scale, 2) numerator and denominator sums of the FSS.
 
     ``fc``/``ob`` are (..., H, W); ``weights`` (H, W) multiply each pixel's terms (None: 1).
+    Fields are processed one at a time, so memory stays bounded whatever the leading shape.
     """
-    valid = np.isfinite(fc) & np.isfinite(ob)
-    pixel_weight = np.where(valid, 1.0 if weights is None else weights, 0.0)
     lead = fc.shape[:-2]
-    out = np.zeros((*lead, len(thresholds), len(scales), 2))
-    for k, size in enumerate(scales):
-        n_valid = window_sum(valid, int(size))
-        n_valid_safe = np.where(n_valid > 0, n_valid, 1.0)
-        for i, thr in enumerate(thresholds):
-            pf = window_sum((fc >= thr) & valid, int(size)) / n_valid_safe
-            po = window_sum((ob >= thr) & valid, int(size)) / n_valid_safe
-            out[..., i, k, 0] = (pixel_weight * (pf - po) ** 2).sum(axis=(-2, -1))
-            out[..., i, k, 1] = (pixel_weight * (pf**2 + po**2)).sum(axis=(-2, -1))
-    return out
+    h, w = fc.shape[-2:]
+    fc2 = np.asarray(fc).reshape(-1, h, w)
+    ob2 = np.asarray(ob).reshape(-1, h, w)
+    out = np.zeros((fc2.shape[0], len(thresholds), len(scales), 2))
+    for n in range(fc2.shape[0]):
+        out[n] = _fss_field(fc2[n], ob2[n], thresholds, scales, weights)
+    return out.reshape(*lead, len(thresholds), len(scales), 2)
 
 
 def fss(
@@ -268,13 +373,31 @@ def _pixel_weights(w: xr.DataArray | None, pair: AlignedPair, dims) -> np.ndarra
     return np.asarray((ones * w).transpose(*dims).values, dtype=np.float64)
 
 
-def score_fss(
+def fss_sums(
     pair: AlignedPair,
     thresholds: Sequence[float] | np.ndarray,
     scales: Sequence[int] | np.ndarray,
     weights: Weights = None,
 ) -> xr.DataArray:
-    """:func:`fss` of an aligned forecast/truth pair (one variable)."""
+    """The FSS numerator and denominator sums of a pair, summed over its init times.
+
+    Sums of several init-time blocks add up to those of all of them (as pysteps' ``fss_accum``);
+    :func:`fss_from_sums` turns them into scores.
+
+    Parameters
+    ----------
+    pair : AlignedPair
+        One variable.
+    thresholds, scales, weights
+        As in :func:`fss`.
+
+    Returns
+    -------
+    xr.DataArray
+        float64, dims (prediction_timedelta, [level], threshold, scale, fss_term), ``fss_term`` 0 the
+        numerator ``sum (Pf - Po)^2``, 1 the denominator ``sum (Pf^2 + Po^2)``; attribute
+        ``weighting``.
+    """
     w, dims, weighting = resolve_weights(pair.forecast, weights)
     thr = _threshold_coord(thresholds, pair.forecast.attrs.get("units"))
     scale_values = np.atleast_1d(np.asarray(scales, dtype=np.int64))
@@ -302,21 +425,48 @@ def score_fss(
             "output_sizes": {"threshold": thr.size, "scale": scale_values.size, "fss_term": 2}
         },
     )
-    totals = sums.sum(INIT_DIM)
-    num = totals.isel(fss_term=0)
-    den = totals.isel(fss_term=1)
-    score = 1.0 - num / den.where(den > 0)
-    score = score.assign_coords(
-        threshold=thr, scale=("scale", scale_values, {"units": "pixels"})
-    ).drop_vars("fss_term", errors="ignore")
+    totals = sums.sum(INIT_DIM).assign_coords(threshold=thr, scale=("scale", scale_values))
+    totals.attrs = {"weighting": weighting}
+    return totals
+
+
+def fss_from_sums(sums: xr.DataArray, n_verified: xr.DataArray) -> xr.DataArray:
+    """Fractions skill scores from :func:`fss_sums` (of one or several init-time blocks added up).
+
+    Parameters
+    ----------
+    sums : xr.DataArray
+        From :func:`fss_sums`.
+    n_verified : xr.DataArray
+        Verified init times per lead time, (prediction_timedelta,).
+
+    Returns
+    -------
+    xr.DataArray
+        As :func:`fss`.
+    """
+    num = sums.isel(fss_term=0)
+    den = sums.isel(fss_term=1)
+    score = (1.0 - num / den.where(den > 0)).drop_vars("fss_term", errors="ignore")
+    score["scale"].attrs = {"units": "pixels"}
     order = [d for d in ("threshold", "scale", LEAD_DIM, "level") if d in score.dims]
-    score = score.transpose(*order).assign_coords(n_verified=pair.n_verified).rename("fss")
+    score = score.transpose(*order).assign_coords(n_verified=n_verified).rename("fss")
     score.attrs = {
         "metric": "fss",
         "units": "1",
         "event": "value >= threshold",
         "averaging": "squared fraction differences summed over pixels and init times, then ratio",
         "window": "scale x scale pixels, fractions of the valid pixels in the window",
-        "weighting": weighting,
+        "weighting": sums.attrs.get("weighting", "uniform"),
     }
     return score
+
+
+def score_fss(
+    pair: AlignedPair,
+    thresholds: Sequence[float] | np.ndarray,
+    scales: Sequence[int] | np.ndarray,
+    weights: Weights = None,
+) -> xr.DataArray:
+    """:func:`fss` of an aligned pair (one variable)."""
+    return fss_from_sums(fss_sums(pair, thresholds, scales, weights), pair.n_verified)

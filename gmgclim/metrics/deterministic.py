@@ -26,6 +26,7 @@ WB2's ``RMSESqrtBeforeTimeAvg`` (``mean_t(sqrt(mse_t))``) is :func:`rmse_sqrt_be
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -113,67 +114,139 @@ def _finish(
     return result
 
 
-def _error_score(
+Stats = dict[str, "Field | float"]
+
+
+def _error_stats(
+    pair: AlignedPair, weights: Weights, skipna: bool, error: Callable[[Field], Field]
+) -> tuple[Stats, str]:
+    """Per init time: the weighted spatial mean of ``error(f - o)`` (dims time, lead, [level])."""
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    return {"per_init": _spatial_mean(error(pair.difference), w, dims, skipna)}, name
+
+
+def _error_reduce(
+    stats: Stats,
     pair: AlignedPair,
-    weights: Weights,
     skipna: bool,
     metric: str,
-    error: Callable[[Field], Field],
+    weighting: str,
     sqrt_per_init: bool = False,
     sqrt_after: bool = False,
     order: str = _PER_INIT,
     units: Callable[[str], str] | None = None,
 ) -> Field:
-    """Weighted spatial mean of ``error(f - o)`` per init time, then the mean over init times."""
-    w, dims, name = resolve_weights(pair.forecast, weights)
-    per_init = _spatial_mean(error(pair.forecast - pair.truth), w, dims, skipna)
+    """Mean over verified init times of the per-init statistic (square roots as asked)."""
+    per_init = stats["per_init"]
     if sqrt_per_init:
         per_init = np.sqrt(per_init)
     out = _mean_over_verified(per_init, pair.verified, skipna)
     if sqrt_after:
         out = np.sqrt(out)
-    return _finish(out, pair, metric, name, order, units)
+    return _finish(out, pair, metric, weighting, order, units)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeterministicParts:
+    """A deterministic metric in two steps, so that it can be computed over init-time blocks.
+
+    Attributes
+    ----------
+    statistics : callable
+        ``statistics(pair, weights, skipna[, climatology]) -> (stats, weighting)``: ``stats`` maps
+        names to per-init fields (dims time, prediction_timedelta, [level]) or to floats that are
+        the same for every init time; ``weighting`` names the weights used.
+    reduce : callable
+        ``reduce(stats, pair, skipna, weighting)``: the score from the statistics of every init
+        time (concatenated along ``time``); ``pair`` gives ``verified``, ``n_verified`` and units.
+    """
+
+    statistics: Callable[..., tuple[Stats, str]]
+    reduce: Callable[..., Field]
+
+    def __call__(self, pair: AlignedPair, weights: Weights, skipna: bool = False, **kw) -> Field:
+        stats, weighting = self.statistics(pair, weights, skipna, **kw)
+        return self.reduce(stats, pair, skipna, weighting)
+
+
+def _error_parts(metric: str, error, **reduce_kw) -> DeterministicParts:
+    def statistics(pair, weights, skipna):
+        return _error_stats(pair, weights, skipna, error)
+
+    def reduce(stats, pair, skipna, weighting):
+        return _error_reduce(stats, pair, skipna, metric, weighting, **reduce_kw)
+
+    return DeterministicParts(statistics, reduce)
+
+
+def _squared_units(units: str) -> str:
+    return f"({units})2"
+
+
+MSE_PARTS = _error_parts("mse", np.square, units=_squared_units)
+RMSE_WB2_PARTS = _error_parts(
+    "rmse_wb2",
+    np.square,
+    sqrt_after=True,
+    order="spatial MSE per init time, mean over init times, then sqrt",
+)
+RMSE_SQRT_BEFORE_PARTS = _error_parts(
+    "rmse_sqrt_before_time_mean",
+    np.square,
+    sqrt_per_init=True,
+    order="spatial MSE per init time, sqrt, then mean over init times",
+)
+MAE_PARTS = _error_parts("mae", abs)
+BIAS_PARTS = _error_parts("bias", lambda e: e)
 
 
 def score_mse(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
     """:func:`mse` of an aligned pair."""
-    return _error_score(pair, weights, skipna, "mse", np.square, units=lambda u: f"({u})2")
+    return MSE_PARTS(pair, weights, skipna)
 
 
 def score_rmse_wb2(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
     """:func:`rmse_wb2` of an aligned pair."""
-    order = "spatial MSE per init time, mean over init times, then sqrt"
-    return _error_score(pair, weights, skipna, "rmse_wb2", np.square, sqrt_after=True, order=order)
+    return RMSE_WB2_PARTS(pair, weights, skipna)
 
 
 def score_rmse_sqrt_before_time_mean(
     pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False
 ) -> Field:
     """:func:`rmse_sqrt_before_time_mean` of an aligned pair."""
-    order = "spatial MSE per init time, sqrt, then mean over init times"
-    metric = "rmse_sqrt_before_time_mean"
-    return _error_score(pair, weights, skipna, metric, np.square, sqrt_per_init=True, order=order)
+    return RMSE_SQRT_BEFORE_PARTS(pair, weights, skipna)
 
 
 def score_mae(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
     """:func:`mae` of an aligned pair."""
-    return _error_score(pair, weights, skipna, "mae", abs)
+    return MAE_PARTS(pair, weights, skipna)
 
 
 def score_bias(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False) -> Field:
     """:func:`bias` of an aligned pair."""
-    return _error_score(pair, weights, skipna, "bias", lambda e: e)
+    return BIAS_PARTS(pair, weights, skipna)
+
+
+def _rmse_wb1_stats(pair: AlignedPair, weights: Weights, skipna: bool) -> tuple[Stats, str]:
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    num, den = _spatial_sums(pair.difference**2, w, dims, skipna)
+    return {"num": num, "den": den}, name
+
+
+def _rmse_wb1_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
+    out = np.sqrt(_pooled_mean(stats["num"], stats["den"], pair.verified))
+    order = "weighted mean over init times and space together, then sqrt"
+    return _finish(out, pair, "rmse_sqrt_after_time_mean_wb1", weighting, order)
+
+
+RMSE_WB1_PARTS = DeterministicParts(_rmse_wb1_stats, _rmse_wb1_reduce)
 
 
 def score_rmse_sqrt_after_time_mean_wb1(
     pair: AlignedPair, weights: Weights = "wb1", skipna: bool = False
 ) -> Field:
     """:func:`rmse_sqrt_after_time_mean_wb1` of an aligned pair."""
-    w, dims, name = resolve_weights(pair.forecast, weights)
-    num, den = _spatial_sums((pair.forecast - pair.truth) ** 2, w, dims, skipna)
-    out = np.sqrt(_pooled_mean(num, den, pair.verified))
-    order = "weighted mean over init times and space together, then sqrt"
-    return _finish(out, pair, "rmse_sqrt_after_time_mean_wb1", name, order)
+    return RMSE_WB1_PARTS(pair, weights, skipna)
 
 
 def _anomalies(pair: AlignedPair, climatology: Field) -> tuple[Field, Field]:
@@ -191,10 +264,9 @@ def _anomalies(pair: AlignedPair, climatology: Field) -> tuple[Field, Field]:
     return pair.forecast - clim, pair.truth - clim
 
 
-def score_acc(
-    pair: AlignedPair, climatology: Field, weights: Weights = "wb2", skipna: bool = False
-) -> Field:
-    """:func:`acc` of an aligned pair."""
+def _acc_stats(
+    pair: AlignedPair, weights: Weights, skipna: bool, climatology: Field
+) -> tuple[Stats, str]:
     w, dims, name = resolve_weights(pair.forecast, weights)
     fa, oa = _anomalies(pair, climatology)
     if skipna:
@@ -204,10 +276,65 @@ def score_acc(
     var_f = _spatial_mean(fa**2, w, dims, skipna)
     var_o = _spatial_mean(oa**2, w, dims, skipna)
     norm = np.sqrt(var_f * var_o)
-    per_init = cov / norm.where(norm > 0)  # a constant anomaly field has no correlation
-    out = _mean_over_verified(per_init, pair.verified, skipna)
+    return {"per_init": cov / norm.where(norm > 0)}, name  # a constant anomaly: no correlation
+
+
+def _acc_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
+    out = _mean_over_verified(stats["per_init"], pair.verified, skipna)
     order = "anomaly correlation per init time, then mean over init times"
-    return _finish(out, pair, "acc", name, order, units="1")
+    return _finish(out, pair, "acc", weighting, order, units="1")
+
+
+ACC_PARTS = DeterministicParts(_acc_stats, _acc_reduce)
+
+
+def score_acc(
+    pair: AlignedPair, climatology: Field, weights: Weights = "wb2", skipna: bool = False
+) -> Field:
+    """:func:`acc` of an aligned pair."""
+    return ACC_PARTS(pair, weights, skipna, climatology=climatology)
+
+
+def _acc_pooled_stats(
+    pair: AlignedPair, weights: Weights, skipna: bool = False, climatology: Field | None = None
+) -> tuple[Stats, str]:
+    """Per init time: counts, plain and weighted sums of the anomalies and their products."""
+    if climatology is None:
+        raise ValueError("score_acc_pooled_wb1 needs a climatology (see acc_pooled_wb1)")
+    w, dims, name = resolve_weights(pair.forecast, weights)
+    fa, oa = _anomalies(pair, climatology)
+    ok = fa.notnull() & oa.notnull() & pair.verified
+    fa, oa = fa.where(ok, 0), oa.where(ok, 0)
+    wt = ok if w is None else ok * w
+    stats = {
+        "n": ok.sum(dims),
+        "sum_f": fa.sum(dims),
+        "sum_o": oa.sum(dims),
+        "w": wt.sum(dims),
+        "w_f": (wt * fa).sum(dims),
+        "w_o": (wt * oa).sum(dims),
+        "w_fo": (wt * fa * oa).sum(dims),
+        "w_ff": (wt * fa**2).sum(dims),
+        "w_oo": (wt * oa**2).sum(dims),
+    }
+    return stats, name
+
+
+def _acc_pooled_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
+    """Centred weighted correlation from the pooled sums (means removed algebraically)."""
+    total = {k: v.sum(INIT_DIM) for k, v in stats.items()}
+    n = total["n"].where(total["n"] > 0)
+    mf, mo = total["sum_f"] / n, total["sum_o"] / n
+    w, wf, wo = total["w"], total["w_f"], total["w_o"]
+    num = total["w_fo"] - mo * wf - mf * wo + mf * mo * w
+    var_f = total["w_ff"] - 2 * mf * wf + mf**2 * w
+    var_o = total["w_oo"] - 2 * mo * wo + mo**2 * w
+    order = "centred correlation over init times and space"
+    out = num / np.sqrt(var_f * var_o)
+    return _finish(out, pair, "acc_pooled_wb1", weighting, order, units="1")
+
+
+ACC_POOLED_WB1_PARTS = DeterministicParts(_acc_pooled_stats, _acc_pooled_reduce)
 
 
 def score_acc_pooled_wb1(
@@ -216,18 +343,7 @@ def score_acc_pooled_wb1(
     """:func:`acc_pooled_wb1` of an aligned pair (WB1's climatology is the truth's time mean)."""
     if climatology is None:
         raise ValueError("score_acc_pooled_wb1 needs a climatology (see acc_pooled_wb1)")
-    w, dims, name = resolve_weights(pair.forecast, weights)
-    fa, oa = _anomalies(pair, climatology)
-    ok = fa.notnull() & oa.notnull() & pair.verified
-    fa, oa = fa.where(ok), oa.where(ok)
-    mean_dims = (INIT_DIM, *dims)
-    fa = fa - fa.mean(mean_dims)
-    oa = oa - oa.mean(mean_dims)
-    wt = 1.0 if w is None else w
-    num = (wt * fa * oa).sum(mean_dims)
-    den = np.sqrt((wt * fa**2).sum(mean_dims) * (wt * oa**2).sum(mean_dims))
-    order = "centred correlation over init times and space"
-    return _finish(num / den, pair, "acc_pooled_wb1", name, order, units="1")
+    return ACC_POOLED_WB1_PARTS(pair, weights, False, climatology=climatology)
 
 
 def _pair_of(forecast: Field, truth: Field, lead_times, require_full_coverage) -> AlignedPair:

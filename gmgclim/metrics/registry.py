@@ -58,6 +58,9 @@ class Metric:
         Weights this metric always uses; None: the run's convention.
     needs_climatology : bool
         Called with ``climatology=``.
+    parts : DeterministicParts or None
+        A deterministic metric split into per-init statistics and their reduction, which
+        :func:`~gmgclim.metrics.score.score_forecast` uses to score init-time blocks one by one.
     """
 
     name: str
@@ -67,6 +70,7 @@ class Metric:
     units: Callable[[str], str] = _same
     weights: str | None = None
     needs_climatology: bool = False
+    parts: deterministic.DeterministicParts | None = None
 
 
 def _deterministic(name, function, better="lower", **kw) -> Metric:
@@ -80,22 +84,37 @@ def _contingency(name, function, better="higher") -> Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        _deterministic("rmse_wb2", deterministic.score_rmse_wb2, weights="wb2"),
         _deterministic(
-            "rmse_wb1", deterministic.score_rmse_sqrt_after_time_mean_wb1, weights="wb1"
+            "rmse_wb2",
+            deterministic.score_rmse_wb2,
+            weights="wb2",
+            parts=deterministic.RMSE_WB2_PARTS,
         ),
         _deterministic(
-            "rmse_sqrt_before_time_mean", deterministic.score_rmse_sqrt_before_time_mean
+            "rmse_wb1",
+            deterministic.score_rmse_sqrt_after_time_mean_wb1,
+            weights="wb1",
+            parts=deterministic.RMSE_WB1_PARTS,
         ),
-        _deterministic("mse", deterministic.score_mse, units=_squared),
-        _deterministic("mae", deterministic.score_mae),
-        _deterministic("bias", deterministic.score_bias, better="zero"),
+        _deterministic(
+            "rmse_sqrt_before_time_mean",
+            deterministic.score_rmse_sqrt_before_time_mean,
+            parts=deterministic.RMSE_SQRT_BEFORE_PARTS,
+        ),
+        _deterministic(
+            "mse", deterministic.score_mse, units=_squared, parts=deterministic.MSE_PARTS
+        ),
+        _deterministic("mae", deterministic.score_mae, parts=deterministic.MAE_PARTS),
+        _deterministic(
+            "bias", deterministic.score_bias, better="zero", parts=deterministic.BIAS_PARTS
+        ),
         _deterministic(
             "acc_wb2",
             deterministic.score_acc,
             better="higher",
             units=_dimensionless,
             needs_climatology=True,
+            parts=deterministic.ACC_PARTS,
         ),
         _deterministic(
             "acc_pooled_wb1",
@@ -103,6 +122,7 @@ METRICS: dict[str, Metric] = {
             better="higher",
             units=_dimensionless,
             needs_climatology=True,
+            parts=deterministic.ACC_POOLED_WB1_PARTS,
         ),
         _contingency("csi", categorical.csi),
         _contingency("pod", categorical.pod),

@@ -8,10 +8,11 @@ recurrent step index, and every spatial operation can wrap in longitude.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from gmgclim.models.layers.gmg_cell import GMGCell
 from gmgclim.models.layers.motion import MotionBranch
@@ -97,10 +98,17 @@ class GMG(RecurrentForecaster):
 
     Notes
     -----
-    See :mod:`gmgclim.models.recurrent` for the call contract (shapes, masks, padding).
+    See :mod:`gmgclim.models.recurrent` for the call contract (shapes, masks, padding). Under
+    autocast the rollout runs in the autocast dtype with weights cast once per call; the global
+    growth (a handful of scalars acting on float32 motion means) stays float32. With
+    ``activation_checkpointing`` each layer of each step (cell and motion branch) is recomputed in
+    the backward pass.
     """
 
     config: GMGConfig
+    native_low_precision: ClassVar[bool] = True
+    fp32_parameters: ClassVar[tuple[str, ...]] = (".growth.",)
+    supports_activation_checkpointing: ClassVar[bool] = True
 
     def __init__(self, config: GMGConfig) -> None:
         if not isinstance(config, GMGConfig):
@@ -144,9 +152,14 @@ class GMG(RecurrentForecaster):
         self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
 
     def init_state(
-        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
+        self,
+        batch: int,
+        device: torch.device,
+        patch_grid: tuple[int, int],
+        dtype: torch.dtype = torch.float32,
     ) -> dict[str, Any]:
-        """Zero states: h, c per layer (B, N, h, w); memory; offsets and means (B, 2k^2, h/2, w/2)."""
+        """Zero states: h, c per layer (B, N, h, w) and the memory in ``dtype``; offsets and means
+        (B, 2k^2, h/2, w/2) in float32."""
         cfg = self.config
         n = cfg.num_hidden[0]
         return zero_states(
@@ -156,11 +169,21 @@ class GMG(RecurrentForecaster):
             [n] * len(cfg.num_hidden),
             memory=n,
             motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),
+            dtype=dtype,
         )
 
-    def prepare(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Merged input-conv weights of every cell, built once per forward pass."""
-        return [cell.input_weight() for cell in self.cells]
+    def prepare(self) -> list[tuple[torch.Tensor, ...]]:
+        """Merged weights of every cell (:meth:`GMGCell.prepare`), built once per forward pass."""
+        return [cast(GMGCell, cell).prepare() for cell in self.cells]
+
+    def compile_cells(self, **options: Any) -> None:
+        """``torch.compile`` every cell and motion branch in place (``options`` go to compile).
+
+        Compiling the layers rather than the whole rollout keeps the graph one step of one layer
+        deep: it is compiled once per layer shape and reused by every step.
+        """
+        for module in [*self.cells, *self.branches]:
+            module.compile(**options)
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any
@@ -170,13 +193,36 @@ class GMG(RecurrentForecaster):
         m = state["m"]
         z = self.highway_seed(x)
         inp = x
-        for i, cell in enumerate(self.cells):
-            hs[i], cs[i], m, z = cell(inp, hs[i], cs[i], m, z, input_weight=cache[i])
-            if i < len(self.branches):
-                hs[i], offsets[i], means[i] = self.branches[i](hs[i], offsets[i], means[i], t)
+        recompute = self.activation_checkpointing and torch.is_grad_enabled()
+        for i in range(len(self.cells)):
+            layer_state = (inp, hs[i], cs[i], m, z, *cache[i])
+            motion = (offsets[i], means[i]) if i < len(self.branches) else ()
+            if recompute:
+                out = checkpoint(self._layer, i, t, *layer_state, *motion, use_reentrant=False)
+            else:
+                out = self._layer(i, t, *layer_state, *motion)
+            hs[i], cs[i], m, z = out[:4]
+            if motion:
+                offsets[i], means[i] = out[4:]
             inp = hs[i]
         state["m"] = m
         return hs[-1], state
+
+    def _layer(self, i: int, t: int, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Layer i at step t: its cell, then its motion branch (all but the top layer).
+
+        ``tensors`` = (x, h, c, m, z, *prepared weights of the cell, [offset, mean]); returns
+        (h, c, m, z[, offset, mean]). One function of tensors so that it can be checkpointed.
+        """
+        n_prepared = len(tensors) - 5 - (2 if i < len(self.branches) else 0)
+        x, h, c, m, z = tensors[:5]
+        prepared = tensors[5 : 5 + n_prepared]
+        h, c, m, z = self.cells[i](x, h, c, m, z, prepared=prepared)
+        if i >= len(self.branches):
+            return h, c, m, z
+        offset, mean = tensors[5 + n_prepared :]
+        h, offset, mean = self.branches[i](h, offset, mean, t)
+        return h, c, m, z, offset, mean
 
     def readout(self, top: torch.Tensor) -> torch.Tensor:
         """1x1 convolution (no bias) from the top hidden state to a patched frame."""

@@ -24,7 +24,9 @@ GMG and the baselines (ConvLSTM, PredRNN, MotionRNN) share the same interface:
   also reads the context of frame t + 1, the frame it predicts. Needs ``context_channels = K``.
 
 With ``residual=True`` the readout is the change from the frame fed at that step (persistence), so
-an untrained model forecasts persistence and the network learns the tendency.
+an untrained model forecasts persistence and the network learns the tendency; given a ``baseline``
+forecast (B, T_out, C, H, W) such as optical-flow extrapolation, the forecast frames are the change
+from the baseline instead, so the network learns the correction to advection.
 
 The model is convolutional: it runs on any grid of the size it was built for or of another size
 (train on crops, forecast a whole domain), except with ``layer_norm`` (whose weights are per pixel).
@@ -220,6 +222,7 @@ def zero_states(
     hidden: list[int],
     memory: int | None = None,
     motion: tuple[int, int] | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> dict[str, Any]:
     """Zero recurrent states shared by every forecaster (deterministic start).
 
@@ -237,6 +240,9 @@ def zero_states(
         Channels of the shared spatiotemporal memory ``m`` (B, N, h, w), when the model has one.
     motion : (int, int), optional
         (branches, 2 k^2): ``offset`` and ``mean`` of each motion branch, (B, 2 k^2, h/2, w/2).
+    dtype : torch.dtype
+        Of ``h``, ``c`` and ``m`` (the compute dtype of the rollout); motion offsets and means,
+        displacements in grid cells, stay float32.
 
     Returns
     -------
@@ -245,15 +251,15 @@ def zero_states(
     """
     h, w = patch_grid
 
-    def zeros(channels: int, y: int, x: int) -> torch.Tensor:
-        return torch.zeros(batch, channels, y, x, device=device)
+    def zeros(channels: int, y: int, x: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.zeros(batch, channels, y, x, device=device, dtype=dtype)
 
     state: dict[str, Any] = {
-        "h": [zeros(n, h, w) for n in hidden],
-        "c": [zeros(n, h, w) for n in hidden],
+        "h": [zeros(n, h, w, dtype) for n in hidden],
+        "c": [zeros(n, h, w, dtype) for n in hidden],
     }
     if memory is not None:
-        state["m"] = zeros(memory, h, w)
+        state["m"] = zeros(memory, h, w, dtype)
     if motion is not None:
         branches, channels = motion
         state["offset"] = [zeros(channels, h // 2, w // 2) for _ in range(branches)]
@@ -265,13 +271,49 @@ class RecurrentForecaster(nn.Module):
     """Base class: padding, patching, scheduled sampling and the rollout loop.
 
     Subclasses implement :meth:`init_state` and :meth:`step` on the patch grid.
+
+    Attributes
+    ----------
+    activation_checkpointing : bool
+        Recompute each layer's activations in the backward pass instead of storing them
+        (``torch.utils.checkpoint``), for models that set ``supports_activation_checkpointing``.
+        A training option, not part of the architecture: it does not change the function.
+
+    Notes
+    -----
+    Models with ``native_low_precision`` run a call made under autocast in the autocast dtype
+    themselves: their weights are cast once per forward pass (except the parameters named in
+    ``fp32_parameters``), the recurrent states live in that dtype, and autocast is off inside the
+    recurrence, so no step re-casts a weight or a state. Frames and predictions stay float32.
     """
 
     config: RecurrentConfig
+    #: Runs an autocast call in the autocast dtype with weights cast once (see Notes).
+    native_low_precision: ClassVar[bool] = False
+    #: Name fragments of parameters kept in float32 under ``native_low_precision``.
+    fp32_parameters: ClassVar[tuple[str, ...]] = ()
+    #: :attr:`activation_checkpointing` has an effect.
+    supports_activation_checkpointing: ClassVar[bool] = False
 
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__()
         self.config = config
+        self.activation_checkpointing = False
+
+    def compute_parameters(self, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """Floating parameters cast to ``dtype`` (differentiably), except ``fp32_parameters``."""
+        return {
+            name: p.to(dtype)
+            for name, p in self.named_parameters()
+            if p.is_floating_point() and not any(part in name for part in self.fp32_parameters)
+        }
+
+    def compute_dtype(self) -> torch.dtype:
+        """dtype the recurrence runs in: that of the weights (after any cast to a lower one)."""
+        for name, p in self.named_parameters():
+            if not any(part in name for part in self.fp32_parameters):
+                return p.dtype
+        return torch.float32
 
     def grid_padding(self, height: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """(top, bottom), (left, right) padding that makes an H x W grid a ``grid_multiple``.
@@ -302,8 +344,17 @@ class RecurrentForecaster(nn.Module):
         pad_x = pad_amounts(width, m) if width % m else (0, 0)
         return pad_y, pad_x
 
-    def init_state(self, batch: int, device: torch.device, patch_grid: tuple[int, int]) -> Any:
-        """Zero recurrent state for ``batch`` samples on an (h, w) patch grid (float32)."""
+    def init_state(
+        self,
+        batch: int,
+        device: torch.device,
+        patch_grid: tuple[int, int],
+        dtype: torch.dtype = torch.float32,
+    ) -> Any:
+        """Zero recurrent state for ``batch`` samples on an (h, w) patch grid.
+
+        ``dtype`` (the compute dtype) is passed only to ``native_low_precision`` models.
+        """
         raise NotImplementedError
 
     def step(self, x: torch.Tensor, state: Any, t: int, cache: Any) -> tuple[torch.Tensor, Any]:
@@ -348,6 +399,7 @@ class RecurrentForecaster(nn.Module):
         targets: torch.Tensor | None = None,
         teacher_forcing_mask: torch.Tensor | None = None,
         context: torch.Tensor | None = None,
+        baseline: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Forecast or compute all one-step predictions.
 
@@ -364,12 +416,28 @@ class RecurrentForecaster(nn.Module):
         context : torch.Tensor, optional
             (B, T_in + T_out, K, H, W) known inputs of every frame (normalised); required when
             ``context_channels`` K > 0.
+        baseline : torch.Tensor, optional
+            (B, T_out, C, H, W) a baseline forecast (normalised), e.g. optical-flow extrapolation;
+            with ``residual`` the forecast frames are this baseline plus the network's change.
 
         Returns
         -------
         torch.Tensor
             (B, T_out, C, H, W) without targets; (B, T_in + T_out - 1, C, H, W) with targets.
         """
+        device_type = inputs.device.type
+        if self.native_low_precision and torch.is_autocast_enabled(device_type):
+            dtype = torch.get_autocast_dtype(device_type)
+            if dtype != self.compute_dtype():
+                # Cast every weight once here instead of on every convolution of every step.
+                with torch.autocast(device_type, enabled=False):
+                    return torch.func.functional_call(
+                        self,
+                        self.compute_parameters(dtype),
+                        (inputs, targets, teacher_forcing_mask),
+                        {"context": context},
+                        strict=False,
+                    )
         cfg = self.config
         t_in, t_out = cfg.input_steps, cfg.output_steps
         self._check("inputs", inputs, t_in, (cfg.in_channels,), None)
@@ -390,6 +458,12 @@ class RecurrentForecaster(nn.Module):
             known = self._to_patches(context.to(inputs.dtype), pad, "replicate")
         elif context is not None:
             raise ValueError(f"{type(self).__name__} was built without context channels")
+        base = None
+        if baseline is not None:
+            if not cfg.residual:
+                raise ValueError(f"{type(self).__name__}: a baseline needs residual=True")
+            self._check("baseline", baseline, t_out, (cfg.in_channels,), grid)
+            base = self._to_patches(baseline.to(inputs.dtype), pad, cfg.pad_mode)
         reverse = False
         if teacher_forcing_mask is not None:
             if targets is None:
@@ -408,7 +482,12 @@ class RecurrentForecaster(nn.Module):
         patches = self._to_patches(frames, pad, cfg.pad_mode)
         batch = inputs.shape[0]
         n_steps = t_in + t_out - 1
-        state = self.init_state(batch, inputs.device, tuple(patches.shape[-2:]))
+        grid_shape = (int(patches.shape[-2]), int(patches.shape[-1]))
+        compute_dtype = self.compute_dtype() if self.native_low_precision else inputs.dtype
+        if compute_dtype != inputs.dtype:
+            state = self.init_state(batch, inputs.device, grid_shape, dtype=compute_dtype)
+        else:
+            state = self.init_state(batch, inputs.device, grid_shape)
         cache = self.prepare()
         predictions: list[torch.Tensor] = []
         x_gen: torch.Tensor | None = None
@@ -424,11 +503,13 @@ class RecurrentForecaster(nn.Module):
             else:
                 x = x_gen
             fed = x if known is None else torch.cat([x, known[:, t + 1]], dim=1)
+            fed = fed.to(compute_dtype)  # frames stay float32; only the step's input is cast
             top, state = self.step(fed, state, t, cache)
             if targets is not None or t >= t_in - 1:
                 x_gen = self.readout(top).to(inputs.dtype)
-                if cfg.residual:
-                    x_gen = x + x_gen
+                if cfg.residual:  # change from the fed frame, or from the baseline's forecast
+                    ref = x if base is None or t < t_in - 1 else base[:, t - t_in + 1]
+                    x_gen = ref + x_gen
                 predictions.append(x_gen)
         out = unpatchify(torch.stack(predictions, dim=1), cfg.patch_size)
         return crop_field(out, pad[0], pad[1])

@@ -380,8 +380,8 @@ def validate(
         Windows per forward pass on each process.
     max_batches : int, optional
         Score at most ``max_batches * batch_size`` windows per process.
-    precision : {"fp32", "bf16"}
-        bf16 runs the forward pass under autocast.
+    precision : {"fp32", "bf16", "auto"}
+        bf16 runs the forward pass under autocast (``auto``: where the hardware has native bf16).
 
     Returns
     -------
@@ -446,7 +446,7 @@ def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistIn
                 f"{recipe.model.name!r}",
                 hint="set training.activation_checkpointing: false (GMG supports it)",
             )
-        model.activation_checkpointing = True
+        setattr(model, "activation_checkpointing", True)  # noqa: B010 (nn.Module attribute)
     if t.compile:
         compile_layers = getattr(model, "compile_cells", None)
         if compile_layers is not None:
@@ -461,8 +461,9 @@ def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistIn
 
 
 def _context(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``{"context": (B, T_in + T_out, K, H, W)}`` when the task has forcings/statics, else {}."""
-    return {"context": batch["context"]} if "context" in batch else {}
+    """Model keywords of a batch: ``context`` (B, T_in + T_out, K, H, W) of the forcings/statics
+    and ``baseline`` (B, T_out, C, H, W) of an extrapolation residual, when the task has them."""
+    return {k: batch[k] for k in ("context", "baseline") if k in batch}
 
 
 def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -514,7 +515,7 @@ def build_model_config(recipe: Recipe, task: Task) -> dict[str, Any]:
     )
     if task.context_channels:
         values["context_channels"] = task.context_channels
-    if task.residual == "persistence":
+    if task.residual in ("persistence", "extrapolation"):
         values["residual"] = True
     try:
         config = config_from_dict(recipe.model.name, values)

@@ -22,6 +22,7 @@ from gmgclim.distributed import DistInfo
 from gmgclim.errors import RecipeError
 from gmgclim.models.checkpoint import Checkpoint
 from gmgclim.training.optim import lr_at_step
+from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import capture_rng_state
 from gmgclim.training.task_data import TaskData
 
@@ -203,6 +204,8 @@ def make_checkpoint(
             "validations_without_improvement": state.bad_validations,
             "samples_seen": state.step * plan.global_batch,
             "steps_per_epoch": plan.steps_per_epoch,
+            # the precision computed in (``auto`` resolved); forecasts follow it by default
+            "precision": resolve_precision(recipe.training.precision, info.device)[0],
         },
     )
 

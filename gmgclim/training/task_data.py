@@ -160,6 +160,7 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
             # random crops for training only: validation scores the whole grid
             crop=task.crop if name == "train" else None,
             seed=recipe.training.seed,
+            baseline="extrapolation" if task.residual == "extrapolation" else "none",
         )
         for name in ("train", "valid")
     }

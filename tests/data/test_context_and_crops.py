@@ -79,3 +79,24 @@ def test_projected_grid_without_latlon_is_refused():
     ds = xr.Dataset({"v": (("y", "x"), np.zeros((2, 2)))})
     with pytest.raises(DataError, match="latitude/longitude"):
         grid_latlon(ds)
+
+
+def test_extrapolation_baseline_moves_a_rain_blob_with_its_motion():
+    """A blob moving 2 cells east per frame: the baseline carries it on (pysteps LK + advection)."""
+    times = pd.date_range("2010-08-26", periods=10, freq="5min").values
+    frames = np.zeros((10, 48, 48), np.float32)
+    for k in range(10):
+        frames[k, 16:28, 6 + 2 * k : 18 + 2 * k] = 5.0
+    ds = xr.Dataset(
+        {"precipitation_rate": (("time", "y", "x"), frames)},
+        coords={"time": times, "y": np.arange(48.0), "x": np.arange(48.0)},
+    )
+    windows = build_windows(ds["time"].values, 3, 2, "5min")
+    stats = NormalizationStats(["precip"], mean=[0.0], std=[1.0])
+    data = WindowDataset(ds, ["precip"], windows, stats, baseline="extrapolation")
+    sample = data[0]  # inputs: frames 0..2, targets 3..4
+    base = sample["baseline"].numpy()[:, 0]
+    assert base.shape == (2, 48, 48)
+    target = sample["targets"].numpy()[:, 0]
+    persistence_error = np.abs(sample["inputs"].numpy()[-1, 0] - target[1]).mean()
+    assert np.abs(base[1] - target[1]).mean() < 0.5 * persistence_error

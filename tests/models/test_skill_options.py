@@ -106,3 +106,18 @@ def test_periodic_model_refuses_a_width_it_cannot_wrap():
     model = GMG(_config(periodic_longitude=True)).eval()
     with pytest.raises(ValueError, match="periodic"):
         model(torch.randn(1, 2, 1, 16, 18))
+
+
+def test_residual_from_a_baseline_forecast():
+    """With a zero readout and a baseline, the forecast is the baseline (the correction is 0)."""
+    model = GMG(_config(residual=True)).eval()
+    torch.nn.init.zeros_(model.head.weight)
+    x = torch.randn(1, 2, 1, 16, 16)
+    baseline = torch.randn(1, 3, 1, 16, 16)
+    with torch.no_grad():
+        out = model(x, baseline=baseline)
+    torch.testing.assert_close(out, baseline)
+    with pytest.raises(ValueError, match="baseline needs residual"):
+        GMG(_config()).eval()(x, baseline=baseline)
+    with pytest.raises(ValueError, match="baseline must have shape"):
+        model(x, baseline=torch.randn(1, 2, 1, 16, 16))

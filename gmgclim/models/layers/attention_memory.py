@@ -4,16 +4,45 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import nn
+
+from gmgclim.models.layers.st_lstm import blend
+
+
+def attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``softmax(Q^T K) V`` over grid positions, unscaled, in channel-first layout.
+
+    Parameters
+    ----------
+    query, key : torch.Tensor
+        (B, A, P) with P = h * w grid positions.
+    value : torch.Tensor
+        (B, N, P).
+
+    Returns
+    -------
+    torch.Tensor
+        (B, N, P): position i is ``sum_j softmax_j(q_i . k_j) v_j``.
+
+    Notes
+    -----
+    Written out rather than through ``scaled_dot_product_attention``: with value width N != query
+    width A no fused CPU kernel applies, and SDPA's math fallback builds masks on every call and
+    upcasts bf16 to float32. Here the P x P matrix is built once, in the compute dtype (softmax
+    accumulates in float32 internally). It is only ever read untransposed (``weights @ V^T``): the
+    backward pass of a product with a transposed P x P view copies that matrix (a profile of the
+    alternative spends 19 % of the attention's time in ``aten::copy_``, this form 3 %).
+    """
+    scores = torch.bmm(query.transpose(1, 2).contiguous(), key)  # (B, P_q, P_k); q^T is small
+    weights = torch.softmax(scores, dim=-1)
+    return torch.bmm(weights, value.transpose(1, 2)).transpose(1, 2)
 
 
 class SelfAttentionMemory(nn.Module):
     """Attend from h to itself and to the memory m over all grid positions, then update m.
 
-    ``Z_h = softmax(Q K_h^T) V_h`` and ``Z_m = softmax(Q K_m^T) V_m`` (no 1/sqrt(A) scaling, as in
-    the reference), both in one fused ``scaled_dot_product_attention`` call so the
-    (h*w) x (h*w) matrix is never materialised on backends with a fused kernel.
+    ``Z_h = softmax(Q^T K_h) V_h`` and ``Z_m = softmax(Q^T K_m) V_m`` (no 1/sqrt(A) scaling, as in
+    the reference), each an explicit softmax of the (h*w) x (h*w) score matrix (:func:`attend`).
 
     Parameters
     ----------
@@ -36,25 +65,37 @@ class SelfAttentionMemory(nn.Module):
         self.mix = nn.Conv2d(2 * n, 2 * n, 1)
         self.update = nn.Conv2d(3 * n, 3 * n, 1)
 
-    def forward(self, h: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Update (h, m), each (B, N, h, w); returns the new (h, m)."""
-        n, a = self.num_hidden, self.att_hidden
-        height, width = h.shape[-2:]
-        # The 1x1 projections of h (q, k_h, v_h) and of m (k_m, v_m) as two fused convs.
+    def projection_weights(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stacked 1x1 projections: of h (q, k_h, v_h) and of m (k_m, v_m), weight and bias each.
+
+        A rollout builds them once per forward pass (:meth:`GMGCell.prepare`).
+        """
         w_h = torch.cat([self.query.weight, self.key_h.weight, self.value_h.weight])
         b_h = torch.cat([self.query.bias, self.key_h.bias, self.value_h.bias])
         w_m = torch.cat([self.key_m.weight, self.value_m.weight])
         b_m = torch.cat([self.key_m.bias, self.value_m.bias])
-        q, k_h, v_h = torch.split(F.conv2d(h, w_h, b_h), [a, a, n], dim=1)
-        k_m, v_m = torch.split(F.conv2d(m, w_m, b_m), [a, n], dim=1)
-        q = rearrange(q, "b a y x -> b 1 (y x) a").expand(-1, 2, -1, -1)
-        k = rearrange(torch.stack([k_h, k_m], dim=1), "b s a y x -> b s (y x) a")
-        v = rearrange(torch.stack([v_h, v_m], dim=1), "b s n y x -> b s (y x) n")
-        dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
-        z = F.scaled_dot_product_attention(q.to(dtype), k.to(dtype), v.to(dtype), scale=1.0)
-        z = rearrange(z, "b s (y x) n -> b (s n) y x", y=height, x=width)
-        mixed = self.mix(z)
+        return w_h, b_h, w_m, b_m
+
+    def forward(
+        self,
+        h: torch.Tensor,
+        m: torch.Tensor,
+        projections: tuple[torch.Tensor, ...] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update (h, m), each (B, N, h, w); returns the new (h, m).
+
+        ``projections`` is a precomputed :meth:`projection_weights`.
+        """
+        n, a = self.num_hidden, self.att_hidden
+        w_h, b_h, w_m, b_m = self.projection_weights() if projections is None else projections
+        proj_h = F.conv2d(h, w_h, b_h).flatten(2)  # (B, 2A + N, P)
+        proj_m = F.conv2d(m, w_m, b_m).flatten(2)  # (B, A + N, P)
+        q, k_h, v_h = proj_h[:, :a], proj_h[:, a : 2 * a], proj_h[:, 2 * a :]
+        k_m, v_m = proj_m[:, :a], proj_m[:, a:]
+        z = torch.cat([attend(q, k_h, v_h), attend(q, k_m, v_m)], dim=1)  # (B, 2N, P)
+        mixed = self.mix(z.view(z.shape[0], 2 * n, *h.shape[-2:]))
         mo, mg, mi = torch.chunk(self.update(torch.cat([mixed, h], dim=1)), 3, dim=1)
-        gate_i = torch.sigmoid(mi)
-        m_new = (1 - gate_i) * m + gate_i * torch.tanh(mg)
+        m_new = blend(m, torch.tanh(mg), torch.sigmoid(mi))  # (1 - g) m + g tanh(mg)
         return torch.sigmoid(mo) * m_new, m_new

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gmgclim.models.layers.padding import GridConv2d
+from gmgclim.models.layers.st_lstm import blend
 
 
 class GlobalFocus(nn.Module):
@@ -40,4 +41,4 @@ class GlobalFocus(nn.Module):
         v = F.relu(self.fc(F.relu(self.conv(x)).mean(dim=(2, 3))))
         v = v[:, :, None, None].expand_as(h).to(h.dtype)
         gate = torch.sigmoid(self.gate(torch.cat([h, v], dim=1)))
-        return h * gate + v * (1 - gate)
+        return blend(v, h, gate)  # h * gate + v * (1 - gate)

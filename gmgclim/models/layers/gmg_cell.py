@@ -99,6 +99,24 @@ class GMGCell(nn.Module):
         bias = torch.cat([s_bias.new_zeros(7 * self.num_hidden), s_bias])
         return weight, bias
 
+    def prepare(self) -> tuple[torch.Tensor, ...]:
+        """Weights a rollout builds once per forward pass, not once per step.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            :meth:`input_weight` with the forget bias added to the f_x and f_x' rows of its bias
+            (without LayerNorm, where the bias may move in front of the normalisation), then the
+            attention memory's :meth:`~SelfAttentionMemory.projection_weights`.
+        """
+        weight, bias = self.input_weight()
+        if self.forget_bias and isinstance(self.norm_x, nn.Identity):
+            n = self.num_hidden
+            forget = torch.zeros(8, dtype=bias.dtype, device=bias.device)
+            forget[[1, 4]] = self.forget_bias  # f_x and f_x' of (i, f, g, i', f', g', o, S)
+            bias = bias + forget.repeat_interleave(n)
+        return (weight, bias, *self.attention.projection_weights())
+
     def forward(
         self,
         x: torch.Tensor,
@@ -106,7 +124,7 @@ class GMGCell(nn.Module):
         c: torch.Tensor,
         m: torch.Tensor,
         z: torch.Tensor,
-        input_weight: tuple[torch.Tensor, torch.Tensor] | None = None,
+        prepared: tuple[torch.Tensor, ...] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One step.
 
@@ -116,8 +134,8 @@ class GMGCell(nn.Module):
             (B, C_in, h, w) layer input.
         h, c, m, z : torch.Tensor
             (B, N, h, w) hidden, cell, shared memory, motion highway.
-        input_weight : tuple of torch.Tensor, optional
-            Precomputed :meth:`input_weight` (a rollout computes it once per forward pass).
+        prepared : tuple of torch.Tensor, optional
+            Precomputed :meth:`prepare` (a rollout computes it once per forward pass).
 
         Returns
         -------
@@ -125,7 +143,8 @@ class GMGCell(nn.Module):
             (B, N, h, w) each; ``z_new`` is ``h_new``.
         """
         n = self.num_hidden
-        weight, bias = self.input_weight() if input_weight is None else input_weight
+        weight, bias, *projections = self.prepare() if prepared is None else prepared
+        forget_bias = 0.0 if isinstance(self.norm_x, nn.Identity) else self.forget_bias
         xs = grid_conv2d(x, weight, bias, periodic=self.periodic)
         x_gates, s = xs[:, : 7 * n], xs[:, 7 * n :]
         c_new, m_new, o_partial = st_lstm_update(
@@ -134,12 +153,12 @@ class GMGCell(nn.Module):
             self.norm_m(self.conv_m(m)),
             c,
             m,
-            self.forget_bias,
+            forget_bias,
         )
         mem = torch.cat([c_new, m_new], dim=1)
         o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
         h_new = o * torch.tanh(self.conv_last(mem))
         h_new = self.focus(x, h_new) * self.norm_s(s)
-        h_new, m_new = self.attention(h_new, m_new)
-        h_new = h_new + (1 - o) * z
+        h_new, m_new = self.attention(h_new, m_new, projections)
+        h_new = torch.addcmul(h_new, 1 - o, z)  # the highway: h + (1 - o) z
         return h_new, c_new, m_new, h_new

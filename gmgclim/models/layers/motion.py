@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gmgclim.models.layers.padding import GridConv2d, GridConvTranspose2d
+from gmgclim.models.layers.st_lstm import blend
 
 
 class DeformableWarp(nn.Module):
@@ -180,7 +181,7 @@ class MotionGuided(nn.Module):
         u = torch.sigmoid(self.update(stacked)).float()
         r = torch.sigmoid(self.reset(stacked)).float()
         candidate = torch.tanh(self.output(torch.cat([e, (offset * r).to(e.dtype)], dim=1)))
-        offset_new = offset * (1 - u) + candidate.float() * u
+        offset_new = blend(offset, candidate.float(), u)  # offset (1 - u) + candidate u
         if self.growth is not None:
             mean = self.growth(mean, e, tau)
         mean = mean + 0.5 * (offset - mean)
@@ -234,4 +235,4 @@ class MotionBranch(nn.Module):
         warped, offset, mean = self.motion(self.encoder(h), offset, mean, tau)
         d = self.decoder(warped)
         g = torch.sigmoid(self.gate(torch.cat([d, h.to(d.dtype)], dim=1)))
-        return g * d + (1 - g) * h, offset, mean
+        return blend(h, d, g), offset, mean  # g d + (1 - g) h

@@ -40,16 +40,33 @@ def st_lstm_update(
     c_new, m_new, o_partial : torch.Tensor
         (B, N, h, w) each; ``o_partial = o_x + o_h`` (the output gate before the memory term).
     """
-    i_x, f_x, g_x, i_xp, f_xp, g_xp, o_x = torch.chunk(x_gates, 7, dim=1)
-    i_h, f_h, g_h, o_h = torch.chunk(h_gates, 4, dim=1)
-    i_m, f_m, g_m = torch.chunk(m_gates, 3, dim=1)
-    c_new = torch.sigmoid(f_x + f_h + forget_bias) * c + torch.sigmoid(i_x + i_h) * torch.tanh(
-        g_x + g_h
-    )
-    m_new = torch.sigmoid(f_xp + f_m + forget_bias) * m + torch.sigmoid(i_xp + i_m) * torch.tanh(
-        g_xp + g_m
-    )
-    return c_new, m_new, o_x + o_h
+    n = c.shape[1]
+    # Sums of the gate inputs as three adds over contiguous channel blocks (i, f, g | i', f', g' | o)
+    # instead of seven over single gates.
+    pre_c = x_gates[:, : 3 * n] + h_gates[:, : 3 * n]
+    pre_m = x_gates[:, 3 * n : 6 * n] + m_gates
+    o_partial = x_gates[:, 6 * n :] + h_gates[:, 3 * n :]
+    return _gated_update(pre_c, c, forget_bias), _gated_update(pre_m, m, forget_bias), o_partial
+
+
+def _gated_update(pre: torch.Tensor, state: torch.Tensor, forget_bias: float) -> torch.Tensor:
+    """``sigmoid(f + forget_bias) * state + sigmoid(i) * tanh(g)`` from ``pre`` = (i, f, g) (B, 3N, h, w)."""
+    n = state.shape[1]
+    if forget_bias:
+        i, f = torch.sigmoid(pre[:, :n]), torch.sigmoid(pre[:, n : 2 * n] + forget_bias)
+    else:  # the bias is already in the input convolution's (GMGCell.prepare): one sigmoid
+        i, f = torch.sigmoid(pre[:, : 2 * n]).chunk(2, dim=1)
+    return torch.addcmul(f * state, i, torch.tanh(pre[:, 2 * n :]))
+
+
+def blend(start: torch.Tensor, end: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``start + weight * (end - start)``, i.e. ``(1 - weight) * start + weight * end``, as one op.
+
+    ``torch.lerp`` needs one dtype; under autocast a float32 state can meet a bf16 gate, so the
+    operands are promoted first (a no-op when they agree, as inside a rollout).
+    """
+    dtype = torch.promote_types(torch.promote_types(start.dtype, end.dtype), weight.dtype)
+    return torch.lerp(start.to(dtype), end.to(dtype), weight.to(dtype))
 
 
 def maybe_layer_norm(channels: int, height: int, width: int, enabled: bool) -> nn.Module:

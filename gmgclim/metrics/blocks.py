@@ -1,0 +1,149 @@
+"""One pass over a forecast in init-time blocks, with the truth frames each block needs.
+
+:func:`gmgclim.metrics.score.score_forecast` scores a forecast block by block: each block is a few
+init times with all their lead times, loaded into memory with the truth frames at their valid
+times; the per-block statistics (per-init spatial means, contingency counts, FSS sums) are kept or
+added up, and the scores are formed once at the end. Memory is bounded by the block size
+(:data:`BLOCK_BYTES`), not by the number of init times.
+
+Consecutive blocks share most of their valid times (init ``i`` at lead ``2`` is init ``i + 1`` at
+lead ``1``), so :class:`TruthFrames` keeps the frames the next block needs and reads only the new
+ones: every truth frame is read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import xarray as xr
+
+from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.errors import DataError
+from gmgclim.metrics.alignment import lead_hours, valid_time_positions
+
+#: Forecast bytes (all variables and lead times) loaded per block.
+BLOCK_BYTES = 48 * 2**20
+
+
+def bytes_per_init(forecast: xr.Dataset) -> int:
+    """Bytes of one init time of a forecast (all variables, lead times and grid points)."""
+    total = 0
+    for v in forecast.data_vars.values():
+        if INIT_DIM in v.dims:
+            total += v.dtype.itemsize * int(np.prod([v.sizes[d] for d in v.dims if d != INIT_DIM]))
+    return max(total, 1)
+
+
+def init_blocks(n_init: int, per_init_bytes: int, block_bytes: int | None = None) -> list[slice]:
+    """Consecutive init-time slices of about ``block_bytes`` each.
+
+    Parameters
+    ----------
+    n_init : int
+        Init times in the forecast.
+    per_init_bytes : int
+        Bytes of one init time (see :func:`bytes_per_init`).
+    block_bytes : int, optional
+        Target block size; default :data:`BLOCK_BYTES`.
+
+    Returns
+    -------
+    list of slice
+        Covering ``range(n_init)`` in order, at least one init time each.
+    """
+    size = max(1, int((block_bytes or BLOCK_BYTES) // max(per_init_bytes, 1)))
+    return [slice(start, min(start + size, n_init)) for start in range(0, n_init, size)]
+
+
+def truth_positions(
+    truth_times: np.ndarray,
+    init_times: np.ndarray,
+    lead_times: np.ndarray,
+    require_full_coverage: bool = False,
+) -> np.ndarray:
+    """Positions of every valid time in the truth, checked as :func:`align_forecast_truth` does.
+
+    Parameters
+    ----------
+    truth_times : np.ndarray
+        datetime64, (n_truth,).
+    init_times, lead_times : np.ndarray
+        (n_init,) datetime64 and (n_lead,) timedelta64.
+    require_full_coverage : bool
+        Raise if a valid time is missing.
+
+    Returns
+    -------
+    np.ndarray
+        int64, (n_init, n_lead), -1 where the truth lacks the valid time.
+
+    Raises
+    ------
+    DataError
+        No valid time is covered, or one is missing and full coverage is required.
+    """
+    positions = valid_time_positions(truth_times, init_times, lead_times)
+    found = positions >= 0
+    if not found.any():
+        raise DataError(
+            f"truth covers {truth_times.min()} to {truth_times.max()} but none of the forecast's "
+            f"valid times ({init_times[0] + lead_times[0]} to {init_times[-1] + lead_times[-1]})"
+        )
+    if require_full_coverage and not found.all():
+        i, j = np.argwhere(~found)[0]
+        raise DataError(
+            f"truth misses {int((~found).sum())} of {found.size} valid times, first "
+            f"{init_times[i] + lead_times[j]} (init {init_times[i]}, lead "
+            f"{lead_hours(lead_times[j : j + 1])[0]:g} h)"
+        )
+    return positions
+
+
+class TruthFrames:
+    """The truth frames of one block in memory, keeping those the next block needs.
+
+    Parameters
+    ----------
+    truth : xr.Dataset
+        On valid time, lazy or in memory.
+    """
+
+    def __init__(self, truth: xr.Dataset):
+        self.truth = truth
+        self._positions = np.zeros(0, dtype=np.int64)
+        self._frames: xr.Dataset | None = None
+        self.n_read = 0
+
+    def get(self, positions: np.ndarray) -> xr.Dataset:
+        """The frames at ``positions`` (sorted, unique, >= 0), loaded; reads only the new ones."""
+        positions = np.asarray(positions, dtype=np.int64)
+        kept = np.isin(self._positions, positions)
+        new = positions[~np.isin(positions, self._positions)]
+        parts = []
+        if self._frames is not None and kept.any():
+            parts.append(self._frames.isel({INIT_DIM: np.flatnonzero(kept)}))
+        if new.size:
+            parts.append(self.truth.isel({INIT_DIM: new}).load())
+            self.n_read += int(new.size)
+        order = np.argsort(np.concatenate([self._positions[kept], new]))
+        frames = parts[0] if len(parts) == 1 else xr.concat(parts, dim=INIT_DIM)
+        frames = frames.isel({INIT_DIM: order})
+        self._positions, self._frames = positions, frames
+        return frames
+
+
+def iter_blocks(n_init: int, blocks: list[slice]) -> Iterator[tuple[int, slice]]:
+    """``(init times done after this block, block)`` for each block."""
+    for block in blocks:
+        yield min(block.stop, n_init), block
+
+
+def unverified_like(forecast: xr.DataArray) -> xr.DataArray:
+    """An all-NaN truth for a block whose valid times the truth does not cover."""
+    return xr.full_like(forecast, np.nan, dtype=np.result_type(forecast.dtype, np.float32))
+
+
+def lead_dim_of(obj: xr.Dataset | xr.DataArray) -> bool:
+    """True when ``obj`` is already on (init, lead) times (a pre-aligned truth)."""
+    return LEAD_DIM in obj.dims
