@@ -13,7 +13,8 @@ Datasets
   the time mean) against persistence and climatology. The sample covers one month only, so the
   climatology is the training period's time mean (the WeatherBench 1 definition, as
   ``gmgclim score`` falls back to for short samples).
-  Optical-flow extrapolation of the same inputs is scored too.
+  Optical-flow extrapolation of the same inputs is scored too (persistence where the flow
+  brings air from outside the box).
 - ``radar``: recipes/radar_knmi.yaml with the model section swapped for the baseline's quickstart
   model at the radar recipe's patch size: KNMI precipitation rate, 5-minute frames, test
   06:20-07:35 UTC, the whole composite. CSI at 0.5, 1 and 5 mm/h, FSS at 1 and 5 mm/h (20 km
@@ -307,9 +308,13 @@ def score_dataset(
     if "extrapolation" in spec.baselines:
         from gmgclim.inference import extrapolation_forecast
 
-        candidates["extrapolation"] = extrapolation_forecast(
+        extrapolated = extrapolation_forecast(
             truth, inits, leads, input_steps=extrapolation_input_steps, missing="nan"
         )[variables]
+        if not spec.radar:  # a field has values everywhere: persistence where advection
+            # brings air from outside the box (radar keeps NaN there, left out of its scores)
+            extrapolated = extrapolated.fillna(persistence_forecast(truth, inits, leads))
+        candidates["extrapolation"] = extrapolated
 
     metrics = ["rmse", "csi"] if spec.radar else ["rmse"]
     thresholds = list(spec.thresholds) if spec.thresholds else None
