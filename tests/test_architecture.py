@@ -143,7 +143,9 @@ def test_torch_stays_where_it_belongs(path: Path):
     if part == "metrics" or part == "plotting":
         assert not uses_torch, f"{module} imports torch; metrics and plotting never do"
     if part == "distributed":
-        assert not any(n.startswith("gmgclim.") and _part(n) not in ALWAYS_ALLOWED for n in _imports(path))
+        assert not any(
+            n.startswith("gmgclim.") and _part(n) not in ALWAYS_ALLOWED for n in _imports(path)
+        )
     if part == "data" and module != "gmgclim.data.torch_dataset":
         assert not uses_torch, f"{module} imports torch; only gmgclim.data.torch_dataset may"
     if part in {"conventions", "lexicon", "config", "variables"}:
