@@ -31,6 +31,7 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gmgclim tests benchmarks
 	$(BIN)/ruff format --check gmgclim tests benchmarks
+	$(BIN)/mypy gmgclim
 
 demo: $(STAMP)
 	$(BIN)/python -m gmgclim demo --run-dir $(DEMO_DIR)

@@ -34,10 +34,18 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    # metavar="": typer's rich help would show these flags as `--version <bool>`
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        metavar="",
+        help="Print the version.",
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    debug: bool = typer.Option(
+        False, "--debug", metavar="", help="Show full tracebacks on errors."
+    ),
 ) -> None:
     """gmgclim: lazy weather data, the GMG model, WeatherBench-style scores and maps."""
     _STATE["debug"] = debug
@@ -123,13 +131,22 @@ def _note(text: str | None) -> None:
         typer.secho(f"note: {text}", err=True)
 
 
-def _open_store_and_truth(forecast: str, truth: str | None):
-    """The forecast store (a note if partly written) and its truth over its valid times."""
+def _plot_inputs(forecast: str, truth: str | None, variable: str | None, init_time: str | None):
+    """What a plot shows: the forecast (a note if partly written), its truth over its valid times,
+    the variable (default: the first) and the init time (default: the first)."""
+    import numpy as np
+    import pandas as pd
+
     from gmgclim.evaluation import open_forecast_store, open_truth
 
     store = open_forecast_store(forecast)
     _note(store.partial_note("plotting"))
-    return store, open_truth(store, truth)
+    truth_ds = open_truth(store, truth)
+    fc = store.forecast
+    init = (
+        fc["time"].values[0] if init_time is None else np.datetime64(pd.Timestamp(init_time), "ns")
+    )
+    return fc, truth_ds, variable or store.variables[0], init
 
 
 def _print_scores(table) -> None:
@@ -161,49 +178,6 @@ def _print_scores(table) -> None:
         for row in block.table.itertuples(index=False):
             out.add_row(*row)
         console.print(out)
-
-
-class _ScoreProgress:
-    """A rich progress bar over init times for ``gmgclim score`` (nothing when off)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bar = None
-        self._task = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("scoring init times"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=True,
-            )
-            self._bar.__enter__()
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            return
-        if self._task is None:
-            self._task = self._bar.add_task("score", total=total)
-        self._bar.update(self._task, completed=done)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-        return False
 
 
 @app.command("forecast")
@@ -348,8 +322,12 @@ def score_cmd(
       gmgclim score nowcast.zarr --truth knmi-radar --baselines persistence,extrapolation --thresholds 0.5,1,5
     """
     from gmgclim.evaluation import dask_client, score_store, write_scores
+    from gmgclim.inference.progress import InitTimeProgress
 
-    with dask_client(scheduler, workers), _ScoreProgress(progress) as bar:
+    with (
+        dask_client(scheduler, workers),
+        InitTimeProgress("scoring", progress, transient=True) as bar,
+    ):
         result = score_store(
             forecast,
             truth=truth,
@@ -377,15 +355,6 @@ def _print_verdicts(table) -> None:
 
     for line in verdict_lines(table):
         typer.secho(f"verdict: {line}", bold=True)
-
-
-def _pick_init(fc, init_time: str | None):
-    import numpy as np
-    import pandas as pd
-
-    if init_time is None:
-        return fc["time"].values[0]
-    return np.datetime64(pd.Timestamp(init_time), "ns")
 
 
 def _parse_leads(values: str | None):
@@ -417,12 +386,12 @@ def plot_maps_cmd(
     """
     from gmgclim.plotting.maps import plot_forecast_maps
 
-    store, truth_ds = _open_store_and_truth(forecast, truth)
+    fc, truth_ds, var, init = _plot_inputs(forecast, truth, variable, init_time)
     path = plot_forecast_maps(
-        store.forecast,
+        fc,
         truth_ds,
-        variable or store.variables[0],
-        _pick_init(store.forecast, init_time),
+        var,
+        init,
         _parse_leads(lead_times),
         output,
         level=level,
@@ -487,16 +456,8 @@ def plot_animation_cmd(
     """
     from gmgclim.plotting.animate import animate_forecast
 
-    store, truth_ds = _open_store_and_truth(forecast, truth)
-    path = animate_forecast(
-        store.forecast,
-        truth_ds,
-        variable or store.variables[0],
-        _pick_init(store.forecast, init_time),
-        output,
-        level=level,
-        fps=fps,
-    )
+    fc, truth_ds, var, init = _plot_inputs(forecast, truth, variable, init_time)
+    path = animate_forecast(fc, truth_ds, var, init, output, level=level, fps=fps)
     typer.echo(f"wrote {path}")
 
 
@@ -584,16 +545,37 @@ def data_download(
 @data_app.command("prepare")
 def data_prepare(
     name: str = typer.Argument(..., help="Catalog entry name."),
-    to: str = typer.Option(..., "--to", help="Destination zarr store."),
+    to: str = typer.Option(..., "--to", "--output", "-o", help="Destination zarr store."),
     channels: str = typer.Option(
         None, "--channels", help="Comma-separated channels, e.g. t850,z500."
     ),
+    like: str = typer.Option(
+        None, "--like", help="Forecast store: write the truth on its grid and valid times."
+    ),
     time_chunk: int = typer.Option(48, "--time-chunk", help="Time steps per zarr chunk."),
 ) -> None:
-    """Rechunk a catalog entry into a local zarr store for fast window reads."""
+    """Rechunk a catalog entry into a local zarr store (zarr v2, consolidated).
+
+    Examples:
+
+      gmgclim data prepare era5-t2m-uk --to t2m.zarr
+
+      gmgclim data prepare era5-t2m-uk --like forecasts.zarr -o truth.zarr
+    """
     from gmgclim.data.catalog import open_entry
     from gmgclim.data.gridded import prepare_zarr
 
+    if like is not None:
+        from gmgclim.evaluation import write_truth_like
+
+        if channels:
+            raise ValueError("--like takes the forecast's variables; leave out --channels")
+        path, truth, n_missing = write_truth_like(like, to, name, time_chunk, progress=True)
+        sizes = ", ".join(f"{k}={v}" for k, v in truth.sizes.items())
+        typer.echo(f"wrote {path} ({sizes}): the truth of {like} on its grid and valid times")
+        if n_missing:
+            _note(f"{n_missing} valid times of {like} are not in {name} and were left out")
+        return
     chans = [c.strip() for c in channels.split(",")] if channels else None
     ds = open_entry(name, channels=chans)
     path = prepare_zarr(ds, to, time_chunk=time_chunk, progress=True)

@@ -40,6 +40,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from gmgclim.errors import RecipeError
 
@@ -75,7 +76,7 @@ DATA_DERIVED_MODEL_FIELDS = (
 )
 
 _STEP_RE = re.compile(r"^\s*(\d+)\s*(s|min|h|d)\s*$")
-_STEP_UNITS = {"s": "s", "min": "m", "h": "h", "d": "D"}
+_STEP_UNITS: dict[str, Literal["s", "m", "h", "D"]] = {"s": "s", "min": "m", "h": "h", "d": "D"}
 # YAML 1.1 (PyYAML) reads `1e-4` as a string; YAML 1.2 and people read it as a number.
 _FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
@@ -112,8 +113,8 @@ def parse_step(step: str | np.timedelta64, what: str = "step") -> np.timedelta64
         )
     if int(match.group(1)) <= 0:
         raise ValueError(f"{what} must be positive ({shape}), got {step!r}")
-    value, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
-    return np.timedelta64(value, unit).astype("timedelta64[ns]")
+    count, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
+    return np.timedelta64(count, unit).astype("timedelta64[ns]")
 
 
 def _yaml_number(value: Any) -> Any:
@@ -173,7 +174,8 @@ class SplitRange(_Strict):
     def end_time(self) -> np.datetime64:
         """Last instant of the range (inclusive, end of the period of ``end``), ``datetime64[ns]``."""
         following = (pd.Period(self.end) + 1).start_time.to_datetime64()
-        return np.datetime64(following, "ns") - np.timedelta64(1, "ns")
+        end: np.datetime64[int] = np.datetime64(following, "ns")  # ns precision: an int payload
+        return end - np.timedelta64(1, "ns")
 
     @model_validator(mode="after")
     def _ordered(self) -> SplitRange:
@@ -539,7 +541,7 @@ class Recipe(_Strict):
         return self.model_dump(mode="json")
 
 
-def _describe_error(err: dict[str, Any], model: type[BaseModel]) -> str:
+def _describe_error(err: ErrorDetails, model: type[BaseModel]) -> str:
     loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -243,7 +243,7 @@ def _rename_variables(ds: xr.Dataset, source: str | None) -> xr.Dataset:
         da.encoding = encoding
         if target != name:
             da.attrs["source_name"] = str(name)
-            ds = ds.drop_vars(name)
+            ds = ds.drop_vars([name])
         ds[target] = da
     return ds
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -146,7 +147,7 @@ def join_process_group(backend: str | None = None, timeout_s: float | None = Non
     """
     if not dist.is_available() or dist.is_initialized() or _env_int("WORLD_SIZE", 1) <= 1:
         return False
-    kwargs = {} if timeout_s is None else {"timeout": timedelta(seconds=timeout_s)}
+    kwargs: dict[str, Any] = {} if timeout_s is None else {"timeout": timedelta(seconds=timeout_s)}
     dist.init_process_group(
         backend=backend or ("nccl" if torch.cuda.is_available() else "gloo"),
         rank=_env_int("RANK", 0),

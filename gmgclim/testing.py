@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def mock_gridded_dataset(
 
     times = pd.date_range(start, periods=periods, freq=freq)
     lat, lon = _grid(n_lat, n_lon)
-    data_vars = {}
+    data_vars: dict[str, tuple[Any, ...]] = {}
     for name in variables:
         base = MOCK_BASES[name]
         if name in ("temperature", "geopotential"):

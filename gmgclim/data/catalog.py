@@ -326,8 +326,28 @@ def _drv_netcdf(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset
 
 
 def _drv_weatherbench1(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.weatherbench import open_weatherbench1
+    from gmgclim.data.weatherbench import (
+        open_weatherbench1,
+        weatherbench1_missing,
+        weatherbench1_missing_error,
+    )
 
+    # an empty data root: name the path searched, the layout expected (as the catalog writes it,
+    # ${GMGCLIM_DATA}/...) and the download command, instead of a bare "not found"
+    channels, directories = options.get("channels"), options.get("directories")
+    try:
+        if channels is None and directories is None:  # all directories present: any will do
+            missing = weatherbench1_missing(location)
+            if missing:
+                missing = weatherbench1_missing(location, entry.channels or None)
+        else:
+            missing = weatherbench1_missing(location, channels, directories)
+    except (KeyError, ValueError):  # a channel the lexicon lacks: the reader says so
+        missing = []
+    if missing:
+        raise weatherbench1_missing_error(
+            location, missing, entry.location, f"catalog entry {entry.name!r}: "
+        )
     return open_weatherbench1(location, **options)
 
 

@@ -167,6 +167,7 @@ def load_climetlab_dataset(name: str, **kwargs: Any) -> xr.Dataset:
     Returns
     -------
     xr.Dataset
+        The dataset's ``to_xarray()``, with the names the plugin gives it.
 
     Raises
     ------

@@ -1,7 +1,8 @@
 """Grid operations on canonical datasets: the crop and coarsen of a task, meridian-contiguous boxes.
 
 Regridding to a regular global grid is :func:`gmgclim.data.gridded.regrid` (applied when reading);
-:func:`apply_grid` does what follows it, in the order training and forecasting both use.
+:func:`apply_grid` does what follows it, in the order training and forecasting both use, and leaves
+longitudes ascending: -180 .. 180 for a box that crosses the Greenwich meridian, 0 .. 360 otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import xarray as xr
 from gmgclim.data.task import GridSpec
 from gmgclim.errors import DataError
 
-__all__ = ["apply_grid", "coarsen_cells", "complete_grid", "contiguous_longitude", "grid_kind"]
+__all__ = [
+    "apply_grid",
+    "coarsen_cells",
+    "complete_grid",
+    "contiguous_longitude",
+    "grid_kind",
+    "monotonic_longitude",
+]
 
 _PROJECTION_AXES = {"projection_x_coordinate": "x", "projection_y_coordinate": "y"}
 
@@ -69,6 +77,8 @@ def complete_grid(ds: xr.Dataset, where: str = "data") -> xr.Dataset:
     Returns
     -------
     xr.Dataset
+        A lat/lon grid as it is; a projected grid with ``x``/``y`` in metres, ``crs`` and 2-D
+        ``latitude``/``longitude``.
 
     Raises
     ------
@@ -130,9 +140,9 @@ def complete_grid(ds: xr.Dataset, where: str = "data") -> xr.Dataset:
         if "crs" in ds.variables:
             ds = ds.drop_vars("crs")
         ds = ds.rename({mapping: "crs"})
-    for var in ds.data_vars:
-        if {"y", "x"} <= set(ds[var].dims):
-            ds[var].attrs["grid_mapping"] = "crs"
+    for field in ds.data_vars.values():
+        if {"y", "x"} <= set(field.dims):
+            field.attrs["grid_mapping"] = "crs"
     if not has_latlon:
         if not has_xy:  # pragma: no cover - excluded above
             raise DataError(f"{where}: projected grid without x/y values")
@@ -216,7 +226,9 @@ def apply_grid(ds: xr.Dataset, grid: GridSpec | Mapping[str, Any] | None) -> xr.
     Returns
     -------
     xr.Dataset
-        Regional boxes split at the meridian are made contiguous first (see module docs).
+        Regional boxes split at the meridian are made contiguous first (see module docs); their
+        longitudes end ascending, in -180 .. 180 when the box crosses 0 E, else in 0 .. 360
+        (:func:`monotonic_longitude`), for training, forecasts and their truth alike.
     """
     if not isinstance(grid, GridSpec):
         grid = GridSpec.from_dict(grid)
@@ -247,7 +259,32 @@ def apply_grid(ds: xr.Dataset, grid: GridSpec | Mapping[str, Any] | None) -> xr.
             if ds[name].dtype == np.float32:
                 coarse[name] = coarse[name].astype(np.float32)
         ds = coarse
-    if "longitude" in ds.dims and float(ds["longitude"].max()) >= 360.0:
-        wrapped = np.mod(np.asarray(ds["longitude"].values, dtype=np.float64), 360.0)
-        ds = ds.assign_coords(longitude=("longitude", wrapped, ds["longitude"].attrs))
-    return ds
+    return monotonic_longitude(ds)
+
+
+def monotonic_longitude(ds: xr.Dataset) -> xr.Dataset:
+    """Put the ascending longitudes of a meridian-contiguous grid in one monotonic convention.
+
+    After :func:`contiguous_longitude` a box crossing the Greenwich meridian runs through 360
+    (350 .. 361.5). Such a box gets longitudes in -180 .. 180 (-10 .. 1.5), any other grid keeps
+    0 .. 360, so every store gmgclim writes has ascending longitudes that tools can slice
+    (``sel(longitude=slice(-5, 1))``). A box crossing 0 E that starts west of 180 E (wider than
+    180 degrees) fits neither convention and keeps its unwrapped values (e.g. 100 .. 400).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        With a 1-D ascending ``longitude`` dim (else returned unchanged).
+
+    Returns
+    -------
+    xr.Dataset
+        Same values up to multiples of 360 degrees, same order, same attributes.
+    """
+    if "longitude" not in ds.dims or ds.sizes["longitude"] == 0:
+        return ds
+    lon = np.asarray(ds["longitude"].values, dtype=np.float64)
+    if lon.max() < 360.0 or lon.min() < 180.0:
+        return ds
+    # (a crop that kept only the part east of 0 E lands in 0 .. 360 as well)
+    return ds.assign_coords(longitude=("longitude", lon - 360.0, ds["longitude"].attrs))

@@ -15,6 +15,7 @@ import itertools
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -29,7 +30,12 @@ __all__ = [
     "open_zarr",
     "prepare_zarr",
     "regrid",
+    "select_variables",
 ]
+
+#: zarr format of every store gmgclim writes (forecasts, nowcasts, prepared data), always with
+#: consolidated metadata: v2 is what WeatherBench 2's tools read; v3 stores are still read.
+STORE_ZARR_FORMAT: Literal[2] = 2
 
 # y/x: projected grids (the grid mapping is worked out by gmgclim.data.grid.complete_grid)
 _KNOWN_DIMS = {
@@ -60,11 +66,46 @@ def expand_glob(location: str | Path | Sequence[str | Path]) -> list[Path]:
         else:
             paths = sorted(Path(p) for p in _glob.glob(str(loc)))
     if not paths:
-        raise DataError(f"no netCDF files match {str(location)!r}", hint="check the path or glob")
+        raise DataError(
+            f"no netCDF files match {str(location)!r}{_glob_state(location)}",
+            hint="check the path or glob (a directory reads its *.nc files), or the environment "
+            "variable (GMGCLIM_DATA ...) in the catalog location",
+        )
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise DataError(f"netCDF files not found: {missing[:5]}")
     return paths
+
+
+def _glob_state(location: str | Path | Sequence[str | Path]) -> str:
+    """`` (/data/radar does not exist)`` or `` (/data/radar holds no match)``: where a glob that
+    matched nothing stops, for the error message."""
+    if isinstance(location, (list, tuple)):
+        return ""
+    parts = Path(str(location)).expanduser().parts
+    fixed = Path(*parts[: next((i for i, p in enumerate(parts) if _glob.has_magic(p)), len(parts))])
+    if not fixed.exists():
+        while not fixed.exists() and fixed != fixed.parent:
+            fixed = fixed.parent
+        missing = Path(str(location)).expanduser().parts[len(fixed.parts)]
+        return f" ({fixed / missing} does not exist)"
+    if not fixed.is_dir():
+        return ""
+    return (
+        f" ({fixed} holds no *.nc file)"
+        if len(fixed.parts) == len(parts)
+        else f" ({fixed} holds no match)"
+    )
+
+
+def select_variables(ds: xr.Dataset, variables: Sequence[str], where: str | Path) -> xr.Dataset:
+    """``ds[variables]``, or a DataError naming ``where`` and the variables it lacks and has."""
+    missing = [v for v in variables if v not in ds.data_vars]
+    if missing:
+        raise DataError(
+            f"{where} lacks variable(s) {missing}; it has {sorted(map(str, ds.data_vars))}"
+        )
+    return ds[list(variables)]
 
 
 def _open_one(path: Path, chunks, variables: Sequence[str] | None) -> xr.Dataset:
@@ -73,18 +114,21 @@ def _open_one(path: Path, chunks, variables: Sequence[str] | None) -> xr.Dataset
     except Exception as exc:  # netCDF4/h5netcdf raise OSError, ValueError, KeyError...
         raise DataError(f"cannot open {path}: corrupt or not a netCDF file ({exc})") from exc
     if variables is not None:
-        missing = [v for v in variables if v not in ds.data_vars]
-        if missing:
-            raise DataError(
-                f"{path} lacks variable(s) {missing}; it has {sorted(map(str, ds.data_vars))}"
-            )
-        ds = ds[list(variables)]
+        ds = select_variables(ds, variables, path)
     unknown = sorted(str(d) for d in ds.dims if d not in _KNOWN_DIMS)
     if unknown:
         raise DataError(
             f"{path} has unknown dims {unknown}; expected a subset of {sorted(_KNOWN_DIMS)}"
         )
     return ds
+
+
+def _canonicalize(ds: xr.Dataset, source: str | None, where: str | Path) -> xr.Dataset:
+    """``canonicalize(ds, source=source)``, its ``ValueError`` a DataError naming ``where``."""
+    try:
+        return canonicalize(ds, source=source)
+    except ValueError as exc:
+        raise DataError(f"{where}: {exc}") from exc
 
 
 def _grid_of(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -186,10 +230,7 @@ def open_netcdf_files(
             combine_attrs="override",
         )
     if canonical:
-        try:
-            ds = canonicalize(ds, source=source)
-        except ValueError as exc:
-            raise DataError(f"{paths[0]}: {exc}") from exc
+        ds = _canonicalize(ds, source, paths[0])
     return ds
 
 
@@ -234,7 +275,7 @@ def open_zarr(
                 ds = xr.open_zarr(
                     str(location),
                     storage_options=storage_options if is_url else None,
-                    chunks={} if chunks is None else chunks,
+                    chunks={} if chunks is None else chunks,  # type: ignore[arg-type]
                     consolidated=None,
                 )
             else:
@@ -253,10 +294,7 @@ def open_zarr(
         hint = "remote stores need a network and gcsfs/s3fs (pip install gmgclim[cloud])"
         raise DataError(f"cannot open zarr store {location}: {exc}", hint=hint) from exc
     if canonical:
-        try:
-            ds = canonicalize(ds, source=source)
-        except ValueError as exc:
-            raise DataError(f"{location}: {exc}") from exc
+        ds = _canonicalize(ds, source, location)
     return ds
 
 
@@ -330,7 +368,9 @@ def regrid(
     lat_in = np.asarray(ds["latitude"].values)
     lat_target = np.clip(np.asarray(latitude, np.float64), lat_in.min(), lat_in.max())
     out = ext.interp(
-        latitude=lat_target, longitude=np.asarray(longitude, np.float64), method=method
+        latitude=lat_target,
+        longitude=np.asarray(longitude, np.float64),
+        method=method,  # type: ignore[arg-type]  # a scipy method name, checked by xarray
     )
     out = out.assign_coords(latitude=np.asarray(latitude, np.float64))
     for name in ds.data_vars:
@@ -365,7 +405,8 @@ def prepare_zarr(
     Returns
     -------
     Path
-        The store; open it with ``open_zarr(path, dask=False)`` for training.
+        The store (zarr v2, consolidated metadata, like every store gmgclim writes); open it with
+        ``open_zarr(path, dask=False)`` for training.
     """
     from gmgclim.outputs import STORE_ATTR, check_output_path, store_marker
 
@@ -377,11 +418,13 @@ def prepare_zarr(
         out[name].encoding = {}
     out = out.assign_attrs({STORE_ATTR: store_marker("prepared")})
     path = Path(path)
+    # every store gmgclim writes: zarr v2 with consolidated metadata (what WeatherBench 2 reads)
+    kwargs: dict[str, Any] = {"mode": "w", "zarr_format": STORE_ZARR_FORMAT, "consolidated": True}
     if progress:
         from dask.diagnostics import ProgressBar
 
         with ProgressBar():
-            out.to_zarr(path, mode="w", consolidated=False)
+            out.to_zarr(path, **kwargs)
     else:
-        out.to_zarr(path, mode="w", consolidated=False)
+        out.to_zarr(path, **kwargs)
     return path

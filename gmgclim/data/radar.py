@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import xarray as xr
@@ -73,7 +74,7 @@ def expand_paths(location: str | Path | Sequence[str | Path], pattern: str = "*"
         if missing:
             raise DataError(f"radar files not found: {missing[:5]}")
     else:
-        loc = Path(location).expanduser()
+        loc = Path(cast("str | Path", location)).expanduser()  # not a list or tuple of paths
         if loc.is_dir():
             paths = sorted(p for p in loc.glob(pattern) if p.is_file())
         elif loc.is_file():
@@ -464,7 +465,7 @@ def open_odim_hdf5(location, quantity: str = "DBZH", accumulation_minutes: float
         raise DataError(f"cannot read ODIM file {headers[0].path}: {exc}") from exc
     x, y, proj4 = _centres(meta)
     scale = 60.0 / accumulation_minutes if quantity == "ACRR" else 1.0
-    extra = {"odim_quantity": quantity}
+    extra: dict[str, str | float] = {"odim_quantity": quantity}
     if quantity == "ACRR":
         extra["accumulation_minutes"] = accumulation_minutes
 

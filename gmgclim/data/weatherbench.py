@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import canonicalize
-from gmgclim.data.gridded import open_netcdf_files, open_zarr
+from gmgclim.data.gridded import open_netcdf_files, open_zarr, select_variables
 from gmgclim.errors import DataError
 from gmgclim.lexicon import resolve_channel
 
@@ -35,6 +35,8 @@ __all__ = [
     "open_weatherbench1",
     "open_weatherbench2",
     "weatherbench1_directories",
+    "weatherbench1_missing",
+    "weatherbench1_missing_error",
 ]
 
 #: Public WeatherBench 1 server (TUM mediaTUM data server; one zip per variable and resolution).
@@ -66,6 +68,83 @@ def weatherbench1_directories(root: str | Path) -> list[str]:
     if not root.is_dir():
         raise DataError(f"WeatherBench 1 directory not found: {root}")
     return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def _channel_directories(name: str) -> list[str]:
+    """WB1 directories that can hold a channel, preferred first (``t850``: temperature_850,
+    temperature)."""
+    ch = resolve_channel(name)
+    return [f"{ch.variable}_{ch.level}", ch.variable] if ch.level is not None else [ch.variable]
+
+
+def weatherbench1_missing(
+    root: str | Path,
+    channels: Sequence[str] | None = None,
+    directories: Sequence[str] | None = None,
+) -> list[str]:
+    """The directories that ``channels`` (or ``directories``) need and that hold no netCDF file.
+
+    Parameters
+    ----------
+    root : str or Path
+        The WeatherBench 1 root (one directory per variable).
+    channels, directories : sequence of str, optional
+        What is to be opened, as for :func:`open_weatherbench1`; neither: any directory.
+
+    Returns
+    -------
+    list of str
+        The preferred directory of each channel (or each directory) without ``*.nc`` files; empty
+        when everything is there. Neither channels nor directories: ``[]`` when any directory
+        holds files, else ``["<variable>"]``.
+    """
+    root = Path(root).expanduser()
+
+    def has_files(directory: str) -> bool:
+        return (root / directory).is_dir() and any((root / directory).glob("*.nc"))
+
+    if directories:
+        return [d for d in directories if not has_files(d)]
+    if channels:
+        wanted = [_channel_directories(name) for name in channels]
+        return [c[0] for c in wanted if not any(has_files(d) for d in c)]
+    return [] if root.is_dir() and any(root.glob("*/*.nc")) else ["<variable>"]
+
+
+def weatherbench1_missing_error(
+    root: str | Path, missing: Sequence[str], shown_root: str | None = None, what: str = ""
+) -> DataError:
+    """One line naming the WB1 root searched, the layout expected there and the download command.
+
+    Parameters
+    ----------
+    root : str or Path
+        The root searched (expanded).
+    missing : sequence of str
+        Directories without netCDF files (:func:`weatherbench1_missing`).
+    shown_root : str, optional
+        The root as the user wrote it (``${GMGCLIM_DATA}/weatherbench1/5.625deg``) for the layout.
+    what : str
+        A prefix naming the caller, e.g. ``"catalog entry 'weatherbench1-t850': "``.
+    """
+    root = Path(root).expanduser()
+    shown = (shown_root or str(root)).rstrip("/")
+    if not root.is_dir():
+        state = "directory not found"
+    else:
+        state = "has no " + ", ".join(f"{d}/*.nc" for d in missing)
+    layout = ", ".join(f"{shown}/{d}/*.nc" for d in missing)
+    match = re.search(r"(\d+(?:\.\d+)?)deg", root.name)
+    resolution = f" --resolution {match.group(1)}" if match and match.group(1) != "5.625" else ""
+    variables = " ".join(f"--variable {d}" for d in missing if not d.startswith("<"))
+    variables = variables or "--variable temperature_850"
+    command = f"gmgclim data download weatherbench {variables}{resolution} --to {root}"
+    return DataError(
+        f"{what}no WeatherBench 1 data: searched {root} ({state}); expected {layout} "
+        f"(one netCDF file per year); get it with `{command}`",
+        hint="if the data is elsewhere, point the path (or GMGCLIM_DATA) at the folder that "
+        "holds it; `gmgclim data download --help` lists the options",
+    )
 
 
 def _year_files(directory: Path, years: Iterable[int] | None) -> list[Path]:
@@ -164,6 +243,8 @@ def open_weatherbench1(
     root = Path(root).expanduser()
     if chunks is None:
         chunks = {"time": 168}
+    if not root.is_dir() or not any(root.glob("*/*.nc")):  # an empty or missing data root
+        raise weatherbench1_missing_error(root, weatherbench1_missing(root, channels, directories))
     present = weatherbench1_directories(root)
     plan: list[tuple[str, int | None]] = []
     if channels is not None:
@@ -191,8 +272,8 @@ def open_weatherbench1(
     by_variable: dict[str, list[xr.Dataset]] = {}
     for directory, level in plan:
         part = _open_directory(root / directory, years, chunks, level)
-        for name in part.data_vars:
-            by_variable.setdefault(str(name), []).append(part[[name]])
+        for var in part.data_vars:
+            by_variable.setdefault(str(var), []).append(part[[var]])
     merged = []
     for name, parts in by_variable.items():
         if len(parts) == 1:
@@ -255,12 +336,7 @@ def open_weatherbench2(
     """
     ds = open_zarr(location, storage_options=storage_options, chunks=chunks)
     if variables is not None:
-        missing = [v for v in variables if v not in ds.data_vars]
-        if missing:
-            raise DataError(
-                f"{location} lacks variable(s) {missing}; it has {sorted(map(str, ds.data_vars))}"
-            )
-        ds = ds[list(variables)]
+        ds = select_variables(ds, variables, location)
     return canonicalize(ds)
 
 

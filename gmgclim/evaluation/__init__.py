@@ -38,7 +38,7 @@ from gmgclim.evaluation.scoring import (
     score_store,
     write_scores,
 )
-from gmgclim.evaluation.truth import open_truth, truth_period
+from gmgclim.evaluation.truth import open_truth, truth_like, truth_period, write_truth_like
 
 __all__ = [
     "BASELINES",
@@ -57,7 +57,9 @@ __all__ = [
     "score_store",
     "task_from_attrs",
     "training_climatology",
+    "truth_like",
     "truth_period",
     "write_extrapolation_nowcast",
     "write_scores",
+    "write_truth_like",
 ]

@@ -18,6 +18,7 @@ import xarray as xr
 
 from gmgclim.conventions import FORECAST_DIMS
 from gmgclim.data.catalog import open_entry
+from gmgclim.data.grid import apply_grid
 from gmgclim.data.windows import build_windows
 from gmgclim.errors import GmgclimError
 from gmgclim.evaluation.forecast_store import ForecastStore
@@ -179,7 +180,8 @@ def write_extrapolation_nowcast(
     ForecastWriteReport
         ``store``, ``n_init_times``, ``n_written`` ...
     """
-    truth = open_entry(entry)
+    # the entry's native grid, longitudes as open_truth gives them (apply_grid without operations)
+    truth = apply_grid(open_entry(entry), None)
     times = truth[INIT_DIM].values
     step = np.timedelta64(int(np.median(np.diff(times).astype(np.int64))), "ns")
     if init_times is None:

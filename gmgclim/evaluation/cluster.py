@@ -49,7 +49,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     try:
         yield client
     finally:
-        cluster = getattr(client, "cluster", None)
+        own_cluster = getattr(client, "cluster", None)
         client.close()
-        if cluster is not None:
-            cluster.close()
+        if own_cluster is not None:
+            own_cluster.close()

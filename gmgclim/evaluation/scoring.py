@@ -226,6 +226,7 @@ def select_times(
     Returns
     -------
     xr.Dataset
+        ``forecast`` at only those init and lead times.
 
     Raises
     ------
@@ -255,7 +256,7 @@ def extrapolation_block(
     return extrapolation_baseline(
         truth,
         xr.Dataset(coords={INIT_DIM: init_times, LEAD_DIM: lead_times}),
-        list(truth.data_vars),
+        [str(v) for v in truth.data_vars],
     )
 
 

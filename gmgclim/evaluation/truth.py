@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import FORECAST_DIMS
 from gmgclim.data.catalog import open_entry
+from gmgclim.data.grid import apply_grid
 from gmgclim.data.task import open_task_data
-from gmgclim.errors import GmgclimError
+from gmgclim.errors import DataError, GmgclimError
 from gmgclim.evaluation.forecast_store import ForecastStore
 
-__all__ = ["open_truth", "truth_period"]
+__all__ = ["open_truth", "truth_like", "truth_period", "write_truth_like"]
 
 INIT_DIM, LEAD_DIM = FORECAST_DIMS
 
@@ -75,5 +78,112 @@ def open_truth(
             "the forecast does not say which data it forecast", hint="pass --truth CATALOG_ENTRY"
         )
     if task is None:
-        return open_entry(entry, time=time)
+        # the entry's native grid, with longitudes as every gmgclim store has them
+        return apply_grid(open_entry(entry, time=time), None)
     return open_task_data(task.replace(entry=entry), time=time)
+
+
+def truth_like(store: ForecastStore, entry: str | None = None) -> tuple[xr.Dataset, int]:
+    """The truth of a forecast on its grid and at its valid times, ready to be written.
+
+    Parameters
+    ----------
+    store : ForecastStore
+    entry : str, optional
+        Catalog entry; by default the store's.
+
+    Returns
+    -------
+    truth : xr.Dataset
+        Lazy; dims (time=valid, [level], spatial...): the forecast's variables (and grid mapping
+        and 2-D latitude/longitude where the forecast has them) at every ``init + lead`` of the
+        written init times that the entry covers, with the forecast's spatial coordinates.
+    n_missing : int
+        Valid times of the forecast that the entry does not cover (left out).
+
+    Raises
+    ------
+    DataError
+        The grids differ (one line naming the coordinate), or no valid time is covered.
+    """
+    from gmgclim.metrics.alignment import on_forecast_grid
+
+    fc = store.forecast
+    truth = open_truth(store, entry)
+    variables = store.variables
+    missing = [v for v in variables if v not in truth.data_vars]
+    if missing:
+        raise DataError(
+            f"the truth has no variables {missing}; it has {sorted(map(str, truth.data_vars))}"
+        )
+    mappings = {
+        str(fc[v].attrs["grid_mapping"])
+        for v in variables
+        if fc[v].attrs.get("grid_mapping") in truth.variables
+    }
+    truth = truth[[*variables, *sorted(mappings)]]
+    valid = np.unique(
+        (fc[INIT_DIM].values[:, None] + fc[LEAD_DIM].values[None, :]).astype("datetime64[ns]")
+    )
+    have = truth[INIT_DIM].values.astype("datetime64[ns]")
+    covered = valid[np.isin(valid, have)]
+    if covered.size == 0:
+        raise DataError(
+            f"the truth covers {have.min() if have.size else '-'} .. "
+            f"{have.max() if have.size else '-'} but none of the forecast's valid times "
+            f"({valid.min()} .. {valid.max()})"
+        )
+    truth = truth.sel({INIT_DIM: covered})
+    # the grid check reads coordinates only: one (lazy) field of the forecast is enough
+    truth = on_forecast_grid(fc[variables].isel({INIT_DIM: [0], LEAD_DIM: [0]}), truth)
+    for name, coord in fc.coords.items():  # 2-D latitude/longitude of projected grids
+        if coord.ndim == 2 and name not in truth.coords and set(coord.dims) <= set(truth.dims):
+            truth = truth.assign_coords({name: coord.variable})
+    truth.attrs = {
+        **truth.attrs,
+        "gmgclim_truth_of": store.path,
+        "comment": "truth on the forecast's grid at its valid times (gmgclim data prepare --like)",
+    }
+    return truth, int(valid.size - covered.size)
+
+
+def write_truth_like(
+    forecast: str | Path,
+    output: str | Path,
+    entry: str | None = None,
+    time_chunk: int = 48,
+    progress: bool = False,
+) -> tuple[Path, xr.Dataset, int]:
+    """Write the truth of a forecast store on its grid and valid times (zarr v2, consolidated).
+
+    The pair (forecast store, this truth) reads as it is in WeatherBench-2-style tools: the same
+    grid and coordinate values, the truth on ``time`` = ``init + lead``.
+
+    Parameters
+    ----------
+    forecast : str or Path
+        A forecast zarr store written by gmgclim.
+    output : str or Path
+        The truth store (a new path, an empty directory or a store gmgclim prepared).
+    entry : str, optional
+        Catalog entry of the truth; by default the store's.
+    time_chunk : int
+        Time steps per zarr chunk.
+    progress : bool
+        A dask progress bar.
+
+    Returns
+    -------
+    path : Path
+    truth : xr.Dataset
+        What was written (lazy).
+    n_missing : int
+        Valid times the entry does not cover.
+    """
+    from gmgclim.data.gridded import prepare_zarr
+    from gmgclim.evaluation.forecast_store import open_forecast_store
+
+    store = open_forecast_store(forecast)
+    truth, n_missing = truth_like(store, entry)
+    path = prepare_zarr(truth, output, time_chunk=time_chunk, progress=progress)
+    return path, truth, n_missing

@@ -52,6 +52,7 @@ __all__ = [
     "write_extrapolation_zarr",
 ]
 
+
 def _as_dataset(truth: xr.Dataset | xr.DataArray) -> xr.Dataset:
     if isinstance(truth, xr.DataArray):
         return truth.to_dataset(name=truth.name or "field")
@@ -170,12 +171,14 @@ class _Layout:
                 for k, v in self.truth[name].attrs.items()
                 if k in ("units", "long_name", "standard_name", "grid_mapping", "coordinates")
             }
+            # CF decoding (decode_coords="all") moves the attribute to the encoding
+            mapping = attrs.get("grid_mapping") or self.truth[name].encoding.get("grid_mapping")
+            if mapping and mapping in self.truth.variables:
+                attrs["grid_mapping"] = mapping
+                data_vars[mapping] = self.truth[mapping].reset_coords(drop=True).load().variable
             data_vars[name] = xr.Variable(
                 (INIT_DIM, LEAD_DIM, *self.spatial_dims), arrays[name], attrs
             )
-            mapping = attrs.get("grid_mapping")
-            if mapping and mapping in self.truth.variables:
-                data_vars[mapping] = self.truth[mapping].reset_coords(drop=True).load().variable
         attrs = {
             "title": "gmgclim extrapolation nowcast",
             "Conventions": "CF-1.8",

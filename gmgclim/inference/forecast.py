@@ -28,7 +28,7 @@ import xarray as xr
 from gmgclim.distributed import cleanup_distributed, join_process_group, rank_and_world_size
 from gmgclim.inference.forecaster import PRECISIONS, Forecaster, load_forecaster
 from gmgclim.inference.layout import empty_forecast_array
-from gmgclim.inference.plan import plan_forecast
+from gmgclim.inference.plan import ForecastPlan, plan_forecast
 from gmgclim.inference.zarr_writer import (
     ForecastWriteReport,
     batches_of,
@@ -57,6 +57,16 @@ def _for_data(forecaster: Forecaster, dataset: Any, grid: Any, step: Any) -> For
     """The forecaster applied to another entry / grid / step (see ``Forecaster.for_data``)."""
     entry = dataset if isinstance(dataset, str) else None
     return forecaster.for_data(entry=entry, grid=grid, step=step)
+
+
+def _predict(
+    forecaster: Forecaster, plan: ForecastPlan, rows: np.ndarray, device: str, precision: str | None
+) -> dict[str, np.ndarray]:
+    """The forecast variables of the init times at positions ``rows``, in physical units."""
+    physical = forecaster.predict(
+        plan.read_inputs(rows), device, precision, plan.context_fields(rows)
+    )
+    return plan.split_variables(physical)
 
 
 def forecast(
@@ -108,10 +118,7 @@ def forecast(
     n = len(plan.init_times)
     arrays = {v.name: np.empty(plan.var_shape(v, n), np.float32) for v in plan.variables}
     for rows in batches_of(np.arange(n), batch_size):
-        physical = forecaster.predict(
-            plan.read_inputs(rows), device, precision, plan.context_fields(rows)
-        )
-        for name, value in plan.split_variables(physical).items():
+        for name, value in _predict(forecaster, plan, rows, device, precision).items():
             arrays[name][rows] = value
     return plan.dataset(plan.init_times, arrays)
 
@@ -177,10 +184,7 @@ def write_forecast_zarr(
         template, encoding = forecast_store_template(skeleton, forecaster.fingerprint())
 
         def compute_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
-            physical = forecaster.predict(
-                plan.read_inputs(rows), device, precision, plan.context_fields(rows)
-            )
-            return plan.split_variables(physical)
+            return _predict(forecaster, plan, rows, device, precision)
 
         return stream_to_zarr(
             template, encoding, store, compute_batch, batch_size, resume, progress, "forecast"

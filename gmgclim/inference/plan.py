@@ -213,7 +213,7 @@ def _output_variables(
             attrs["standard_name"] = first.standard_name
         level_index = None
         if all(with_level):
-            level_index = np.asarray([levels.index(c.level) for _, c in members])
+            level_index = np.asarray([levels.index(int(c.level or 0)) for _, c in members])
             if len(set(level_index.tolist())) != len(level_index):
                 raise ValueError(f"channels of {variable!r} repeat a level: {channels}")
         else:
@@ -351,7 +351,8 @@ def plan_forecast(
             spatial_coords[str(name)] = coord.variable.load()
     extra_vars: dict[str, xr.DataArray] = {}
     for var in ds.data_vars.values():
-        mapping = var.attrs.get("grid_mapping")
+        # CF decoding (decode_coords="all") moves the attribute to the encoding
+        mapping = var.attrs.get("grid_mapping") or var.encoding.get("grid_mapping")
         if mapping and mapping in ds.variables and mapping not in extra_vars:
             extra_vars[mapping] = ds[mapping].reset_coords(drop=True).load()
     if extra_vars:

@@ -27,8 +27,10 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.data.gridded import STORE_ZARR_FORMAT
 from gmgclim.distributed import barrier, rank_and_world_size
 from gmgclim.errors import DataError
+from gmgclim.inference.progress import InitTimeProgress
 from gmgclim.outputs import (
     STORE_ATTR,
     check_output_path,
@@ -158,14 +160,26 @@ def _store_exists(store: str) -> bool:
 def _create_store(template: xr.Dataset, encoding: dict, store: str) -> None:
     """Write metadata (and coords) only; into a temp dir renamed into place for local stores."""
     if not _is_local(store):
-        template.to_zarr(store, mode="w", compute=False, encoding=encoding, zarr_format=2)
+        template.to_zarr(
+            store,
+            mode="w",
+            compute=False,
+            encoding=encoding,
+            zarr_format=STORE_ZARR_FORMAT,
+            consolidated=True,
+        )
         return
     target = Path(store)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(target, uuid.uuid4().hex[:8])
     try:
         template.to_zarr(
-            str(tmp), mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=True
+            str(tmp),
+            mode="w",
+            compute=False,
+            encoding=encoding,
+            zarr_format=STORE_ZARR_FORMAT,
+            consolidated=True,
         )
         if target.exists():
             # only a gmgclim forecast store or an empty directory gets here (check_output_store)
@@ -254,11 +268,13 @@ class _RegionWriter:
     def __init__(self, template: xr.Dataset, store: str):
         import zarr
 
-        self.group = zarr.open_group(store, mode="r+", zarr_format=2)
+        self.group = zarr.open_group(store, mode="r+", zarr_format=STORE_ZARR_FORMAT)
         self.dims = {str(n): template[n].dims for n in template.data_vars}
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write ``values`` ({variable: (len(rows), ...)}) at positions ``rows`` of ``time``."""
+        import zarr
+
         runs = _contiguous_runs(rows)
         for name, value in values.items():
             if self.dims[name][0] != INIT_DIM:
@@ -266,56 +282,14 @@ class _RegionWriter:
                     f"variable {name} does not lead with {INIT_DIM}: {self.dims[name]}"
                 )
             array = self.group[name]
+            assert isinstance(array, zarr.Array), f"{name} is not an array in the store"
             for start, stop, part in runs:
                 array[start:stop] = np.ascontiguousarray(value[part], dtype=np.float32)
         # the marker goes last: a crash between the two leaves the init time to be redone
         marker = self.group[WRITTEN_COORD]
+        assert isinstance(marker, zarr.Array)
         for start, stop, _ in runs:
             marker[start:stop] = np.ones(stop - start, dtype=bool)
-
-
-class _Progress:
-    """A rich progress bar (init times done, rate, time left), or nothing."""
-
-    def __init__(self, total: int, enabled: bool, description: str):
-        self.enabled = enabled and total > 0
-        self._progress = None
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("init times"),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TextColumn("left"),
-                TimeRemainingColumn(),
-                transient=False,
-            )
-            self._task = self._progress.add_task(description, total=total, rate="")
-            self._start = _time.perf_counter()
-            self._done = 0
-            self._progress.start()
-
-    def advance(self, n: int) -> None:
-        if self._progress is None:
-            return
-        self._done += n
-        rate = self._done / max(_time.perf_counter() - self._start, 1e-9)
-        self._progress.update(self._task, advance=n, rate=f"{rate:.2f}/s")
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -372,7 +346,9 @@ def stream_to_zarr(
     pending = np.flatnonzero(~written)
     batches = batches_of(pending, batch_size)[rank::world]
     n_mine = int(sum(len(b) for b in batches))
-    bar = _Progress(n_mine, progress and rank == 0, f"{description} -> {Path(store).name}")
+    bar = InitTimeProgress(
+        f"{description} -> {Path(store).name}", progress and rank == 0, total=n_mine
+    )
     writer = _RegionWriter(template, store)
     start = _time.perf_counter()
     try:

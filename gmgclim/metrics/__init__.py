@@ -7,7 +7,9 @@ function, listed by name in :data:`METRICS` (``gmgclim.metrics.registry``).
 Modules: ``alignment`` (truth on the forecast's init and lead times), ``weights`` (latitude/area
 weights from cell bounds), ``deterministic`` (rmse, mse, mae, bias, acc), ``categorical``
 (contingency scores, fss), ``registry`` (name -> metric), ``score`` (all metrics of all variables
-into one Dataset, tables), ``baselines`` (persistence, climatology).
+into one Dataset, read in blocks), ``assembly`` (that Dataset put together), ``score_tables``
+(single scores and tables from it), ``blocks`` (init-time blocks), ``baselines`` (persistence,
+climatology).
 """
 
 from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
@@ -28,13 +30,8 @@ from gmgclim.metrics.deterministic import (
     rmse_wb2,
 )
 from gmgclim.metrics.registry import METRICS, Metric, resolve_metric
-from gmgclim.metrics.score import (
-    iter_scores,
-    score_forecast,
-    score_with_baselines,
-    scores_to_table,
-    select_score,
-)
+from gmgclim.metrics.score import score_forecast, score_with_baselines
+from gmgclim.metrics.score_tables import iter_scores, scores_to_table, select_score
 from gmgclim.metrics.weights import cell_area_weights, latitude_cell_bounds, latitude_weights_wb1
 
 __all__ = [

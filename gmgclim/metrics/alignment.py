@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Hashable, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -76,8 +78,16 @@ def _check_time_dim(obj: xr.DataArray | xr.Dataset, role: str) -> None:
         )
 
 
+@overload
 def select_lead_times(
-    forecast: xr.DataArray | xr.Dataset, lead_times: np.ndarray | list | None
+    forecast: xr.DataArray, lead_times: np.ndarray | Sequence[Any] | None
+) -> xr.DataArray: ...
+@overload
+def select_lead_times(
+    forecast: xr.Dataset, lead_times: np.ndarray | Sequence[Any] | None
+) -> xr.Dataset: ...
+def select_lead_times(
+    forecast: xr.DataArray | xr.Dataset, lead_times: np.ndarray | Sequence[Any] | None
 ) -> xr.DataArray | xr.Dataset:
     """Select lead times from a forecast, with an error that names the missing ones.
 
@@ -111,6 +121,18 @@ def select_lead_times(
     return forecast.sel({LEAD_DIM: wanted})
 
 
+def _same_coords(dim: Hashable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality of grid coordinates; longitudes modulo 360 degrees.
+
+    gmgclim writes a box crossing 0 E in -180 .. 180 (and earlier versions wrote it in 0 .. 360),
+    so a forecast and its truth name the same meridians either way.
+    """
+    if dim == "longitude":
+        diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+        return np.abs((diff + 180.0) % 360.0 - 180.0) <= _COORD_ATOL
+    return np.isclose(a, b, atol=_COORD_ATOL, rtol=0)
+
+
 def _check_grids(
     forecast: xr.DataArray | xr.Dataset, truth: xr.DataArray | xr.Dataset
 ) -> xr.DataArray | xr.Dataset:
@@ -136,8 +158,9 @@ def _check_grids(
                 f"forecast and {tr_values.size} in the truth",
                 hint="regrid one of them onto the other's grid first",
             )
-        if not np.allclose(fc_values, tr_values, atol=_COORD_ATOL, rtol=0):
-            bad = int(np.argmax(~np.isclose(fc_values, tr_values, atol=_COORD_ATOL, rtol=0)))
+        same = _same_coords(dim, fc_values, tr_values)
+        if not same.all():
+            bad = int(np.argmax(~same))
             raise DataError(
                 f"forecast and truth grids differ: '{dim}'[{bad}] is {fc_values[bad]} in the "
                 f"forecast and {tr_values[bad]} in the truth",
@@ -155,6 +178,36 @@ def _check_grids(
     return truth.assign_coords(spatial)
 
 
+@overload
+def on_forecast_grid(forecast: xr.DataArray | xr.Dataset, truth: xr.DataArray) -> xr.DataArray: ...
+@overload
+def on_forecast_grid(forecast: xr.DataArray | xr.Dataset, truth: xr.Dataset) -> xr.Dataset: ...
+def on_forecast_grid(
+    forecast: xr.DataArray | xr.Dataset, truth: xr.DataArray | xr.Dataset
+) -> xr.DataArray | xr.Dataset:
+    """The truth with the forecast's spatial coordinate values, after checking the grids agree.
+
+    Parameters
+    ----------
+    forecast : xr.DataArray or xr.Dataset
+        dims (time=init, prediction_timedelta, [level], spatial...).
+    truth : xr.DataArray or xr.Dataset
+        dims (time=valid, [level], spatial...).
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        ``truth`` at the forecast's levels, with its spatial coordinates (longitudes in the
+        forecast's convention).
+
+    Raises
+    ------
+    DataError
+        A spatial dim is missing, has another size, or other values (one line naming it).
+    """
+    return _check_grids(forecast, truth)
+
+
 def _check_units(forecast: xr.DataArray | xr.Dataset, truth: xr.DataArray | xr.Dataset) -> None:
     if isinstance(forecast, xr.Dataset):
         names = list(forecast.data_vars)
@@ -163,6 +216,7 @@ def _check_units(forecast: xr.DataArray | xr.Dataset, truth: xr.DataArray | xr.D
             raise DataError(
                 f"truth has no variables {missing}; it has {sorted(map(str, truth.data_vars))}"
             )
+        pairs: list[tuple[Hashable, xr.DataArray, xr.DataArray | xr.Dataset]]
         pairs = [(n, forecast[n], truth[n]) for n in names]
     else:
         pairs = [(str(forecast.name), forecast, truth)]
@@ -219,6 +273,50 @@ def valid_time_positions(
     return index.get_indexer(valid.ravel()).reshape(valid.shape).astype(np.int64)
 
 
+def truth_positions(
+    truth_times: np.ndarray,
+    init_times: np.ndarray,
+    lead_times: np.ndarray,
+    require_full_coverage: bool = False,
+) -> np.ndarray:
+    """Positions of every valid time in the truth, checked (:func:`align_forecast_truth` calls it).
+
+    Parameters
+    ----------
+    truth_times : np.ndarray
+        datetime64, (n_truth,).
+    init_times, lead_times : np.ndarray
+        (n_init,) datetime64 and (n_lead,) timedelta64.
+    require_full_coverage : bool
+        Raise if a valid time is missing.
+
+    Returns
+    -------
+    np.ndarray
+        int64, (n_init, n_lead), -1 where the truth lacks the valid time.
+
+    Raises
+    ------
+    DataError
+        No valid time is covered, or one is missing and full coverage is required.
+    """
+    positions = valid_time_positions(truth_times, init_times, lead_times)
+    found = positions >= 0
+    if not found.any():
+        raise DataError(
+            f"truth covers {truth_times.min()} to {truth_times.max()} but none of the forecast's "
+            f"valid times ({init_times[0] + lead_times[0]} to {init_times[-1] + lead_times[-1]})"
+        )
+    if require_full_coverage and not found.all():
+        i, j = np.argwhere(~found)[0]
+        raise DataError(
+            f"truth misses {int((~found).sum())} of {found.size} valid times, first "
+            f"{init_times[i] + lead_times[j]} (init {init_times[i]}, lead "
+            f"{lead_hours(lead_times[j : j + 1])[0]:g} h)"
+        )
+    return positions
+
+
 def take_at_valid_times(
     truth: xr.DataArray | xr.Dataset,
     positions: np.ndarray,
@@ -254,7 +352,10 @@ def take_at_valid_times(
     for j in range(positions.shape[1]):
         piece = truth.isel({INIT_DIM: safe[:, j]}).drop_vars(INIT_DIM, errors="ignore")
         per_lead.append(piece)
-    stacked = xr.concat(per_lead, dim=LEAD_DIM, coords="minimal", compat="override", join="exact")
+    # xarray's overloads take a list of DataArrays or of Datasets, not of the union
+    stacked = xr.concat(  # type: ignore[call-overload]
+        per_lead, dim=LEAD_DIM, coords="minimal", compat="override", join="exact"
+    )
     stacked = stacked.assign_coords({INIT_DIM: init_times, LEAD_DIM: lead_times})
     mask = xr.DataArray(
         found, dims=(INIT_DIM, LEAD_DIM), coords={INIT_DIM: init_times, LEAD_DIM: lead_times}
@@ -328,20 +429,8 @@ def align_forecast_truth(
         return AlignedPair(forecast, truth, verified.compute())
 
     truth = _check_grids(forecast, truth)
-    positions = valid_time_positions(truth[INIT_DIM].values, init_times, leads)
+    positions = truth_positions(truth[INIT_DIM].values, init_times, leads, require_full_coverage)
     found = positions >= 0
-    if not found.any():
-        tt = truth[INIT_DIM].values
-        raise DataError(
-            f"truth covers {tt.min()} to {tt.max()} but none of the forecast's valid times "
-            f"({(init_times[0] + leads[0])} to {(init_times[-1] + leads[-1])})"
-        )
-    if require_full_coverage and not found.all():
-        i, j = np.argwhere(~found)[0]
-        raise DataError(
-            f"truth misses {int((~found).sum())} of {found.size} valid times, first "
-            f"{init_times[i] + leads[j]} (init {init_times[i]}, lead {lead_hours(leads[j : j + 1])[0]:g} h)"
-        )
     truth_aligned = take_at_valid_times(truth, positions, init_times, leads, block)
     order = [d for d in forecast.dims]
     truth_aligned = truth_aligned.transpose(*order)

@@ -7,6 +7,7 @@ lazily when the input is dask-backed, so they go through the same scoring code a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,14 @@ def _as_times(values, dtype: str, name: str) -> np.ndarray:
         raise DataError(f"{name} must be convertible to {dtype}, got {arr.dtype}") from err
 
 
+@overload
+def persistence_forecast(
+    truth: xr.DataArray, init_times: np.ndarray | Sequence, lead_times: np.ndarray | Sequence
+) -> xr.DataArray: ...
+@overload
+def persistence_forecast(
+    truth: xr.Dataset, init_times: np.ndarray | Sequence, lead_times: np.ndarray | Sequence
+) -> xr.Dataset: ...
 def persistence_forecast(
     truth: xr.DataArray | xr.Dataset,
     init_times: np.ndarray | Sequence,
@@ -155,6 +164,20 @@ def _grouped_mean(da: xr.DataArray, keys: np.ndarray, codes: np.ndarray) -> xr.D
     return out.assign_coords(doy_hour=codes).astype(da.dtype)
 
 
+@overload
+def compute_climatology(
+    truth: xr.DataArray,
+    years: slice | Sequence[int] | int | None = None,
+    hour_of_day: bool = True,
+    window_days: int | None = None,
+) -> xr.DataArray: ...
+@overload
+def compute_climatology(
+    truth: xr.Dataset,
+    years: slice | Sequence[int] | int | None = None,
+    hour_of_day: bool = True,
+    window_days: int | None = None,
+) -> xr.Dataset: ...
 def compute_climatology(
     truth: xr.DataArray | xr.Dataset,
     years: slice | Sequence[int] | int | None = None,
@@ -188,6 +211,7 @@ def compute_climatology(
     hours = times.dt.hour.values if hour_of_day else np.zeros(times.size, dtype=int)
     key = xr.DataArray(times.dt.day_of_year.values * 100 + hours, dims=(INIT_DIM,), name="doy_hour")
     codes = np.unique(key.values)
+    clim: xr.DataArray | xr.Dataset
     if isinstance(sel, xr.Dataset):
         clim = sel.map(lambda v: _grouped_mean(v, key.values, codes) if INIT_DIM in v.dims else v)
     else:
@@ -213,6 +237,18 @@ def compute_climatology(
     return clim
 
 
+@overload
+def climatology_forecast(
+    climatology: xr.DataArray,
+    init_times: np.ndarray | Sequence,
+    lead_times: np.ndarray | Sequence,
+) -> xr.DataArray: ...
+@overload
+def climatology_forecast(
+    climatology: xr.Dataset,
+    init_times: np.ndarray | Sequence,
+    lead_times: np.ndarray | Sequence,
+) -> xr.Dataset: ...
 def climatology_forecast(
     climatology: xr.DataArray | xr.Dataset,
     init_times: np.ndarray | Sequence,

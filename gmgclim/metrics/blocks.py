@@ -19,8 +19,6 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
-from gmgclim.errors import DataError
-from gmgclim.metrics.alignment import lead_hours, valid_time_positions
 
 #: Forecast bytes (all variables and lead times) loaded per block.
 BLOCK_BYTES = 48 * 2**20
@@ -54,50 +52,6 @@ def init_blocks(n_init: int, per_init_bytes: int, block_bytes: int | None = None
     """
     size = max(1, int((block_bytes or BLOCK_BYTES) // max(per_init_bytes, 1)))
     return [slice(start, min(start + size, n_init)) for start in range(0, n_init, size)]
-
-
-def truth_positions(
-    truth_times: np.ndarray,
-    init_times: np.ndarray,
-    lead_times: np.ndarray,
-    require_full_coverage: bool = False,
-) -> np.ndarray:
-    """Positions of every valid time in the truth, checked as :func:`align_forecast_truth` does.
-
-    Parameters
-    ----------
-    truth_times : np.ndarray
-        datetime64, (n_truth,).
-    init_times, lead_times : np.ndarray
-        (n_init,) datetime64 and (n_lead,) timedelta64.
-    require_full_coverage : bool
-        Raise if a valid time is missing.
-
-    Returns
-    -------
-    np.ndarray
-        int64, (n_init, n_lead), -1 where the truth lacks the valid time.
-
-    Raises
-    ------
-    DataError
-        No valid time is covered, or one is missing and full coverage is required.
-    """
-    positions = valid_time_positions(truth_times, init_times, lead_times)
-    found = positions >= 0
-    if not found.any():
-        raise DataError(
-            f"truth covers {truth_times.min()} to {truth_times.max()} but none of the forecast's "
-            f"valid times ({init_times[0] + lead_times[0]} to {init_times[-1] + lead_times[-1]})"
-        )
-    if require_full_coverage and not found.all():
-        i, j = np.argwhere(~found)[0]
-        raise DataError(
-            f"truth misses {int((~found).sum())} of {found.size} valid times, first "
-            f"{init_times[i] + lead_times[j]} (init {init_times[i]}, lead "
-            f"{lead_hours(lead_times[j : j + 1])[0]:g} h)"
-        )
-    return positions
 
 
 class TruthFrames:

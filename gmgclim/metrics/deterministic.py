@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Protocol, cast
 
 import numpy as np
 import xarray as xr
@@ -78,6 +79,7 @@ def _mean_over_verified(per_init: Field, verified: xr.DataArray, skipna: bool) -
 def _pooled_mean(num: Field, den: Field | float, verified: xr.DataArray) -> Field:
     """sum_t(num) / sum_t(den) over verified init times (a mean over time and space together)."""
     total = num.where(verified, 0).sum(INIT_DIM, skipna=False)
+    weight_total: Field
     if isinstance(den, float):
         weight_total = den * verified.sum(INIT_DIM)
     else:
@@ -97,7 +99,7 @@ def _finish(
     result = result.assign_coords(n_verified=pair.n_verified)
     attrs = {"metric": metric, "weighting": weighting, "averaging": order}
 
-    def _units(source: xr.DataArray) -> dict[str, str]:
+    def _units(source: Field) -> dict[str, str]:
         if isinstance(units, str):
             return {"units": units}
         field_units = source.attrs.get("units")
@@ -115,6 +117,19 @@ def _finish(
 
 
 Stats = dict[str, "Field | float"]
+
+
+def _sqrt(field: Field) -> Field:
+    """``np.sqrt`` of an xarray object (numpy's stubs type ufuncs as returning ndarrays)."""
+    return cast(Field, np.sqrt(field))
+
+
+def _field(stats: Stats, key: str) -> Field:
+    """Statistic ``key``: a field; only sums of weights (``den``) may be plain floats."""
+    value = stats[key]
+    if isinstance(value, float):
+        raise TypeError(f"statistic {key!r} is a float, expected an xarray object")
+    return value
 
 
 def _error_stats(
@@ -137,12 +152,12 @@ def _error_reduce(
     units: Callable[[str], str] | None = None,
 ) -> Field:
     """Mean over verified init times of the per-init statistic (square roots as asked)."""
-    per_init = stats["per_init"]
+    per_init = _field(stats, "per_init")
     if sqrt_per_init:
-        per_init = np.sqrt(per_init)
+        per_init = _sqrt(per_init)
     out = _mean_over_verified(per_init, pair.verified, skipna)
     if sqrt_after:
-        out = np.sqrt(out)
+        out = _sqrt(out)
     return _finish(out, pair, metric, weighting, order, units)
 
 
@@ -234,7 +249,7 @@ def _rmse_wb1_stats(pair: AlignedPair, weights: Weights, skipna: bool) -> tuple[
 
 
 def _rmse_wb1_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
-    out = np.sqrt(_pooled_mean(stats["num"], stats["den"], pair.verified))
+    out = _sqrt(_pooled_mean(_field(stats, "num"), stats["den"], pair.verified))
     order = "weighted mean over init times and space together, then sqrt"
     return _finish(out, pair, "rmse_sqrt_after_time_mean_wb1", weighting, order)
 
@@ -275,12 +290,12 @@ def _acc_stats(
     cov = _spatial_mean(fa * oa, w, dims, skipna)
     var_f = _spatial_mean(fa**2, w, dims, skipna)
     var_o = _spatial_mean(oa**2, w, dims, skipna)
-    norm = np.sqrt(var_f * var_o)
+    norm = _sqrt(var_f * var_o)
     return {"per_init": cov / norm.where(norm > 0)}, name  # a constant anomaly: no correlation
 
 
 def _acc_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
-    out = _mean_over_verified(stats["per_init"], pair.verified, skipna)
+    out = _mean_over_verified(_field(stats, "per_init"), pair.verified, skipna)
     order = "anomaly correlation per init time, then mean over init times"
     return _finish(out, pair, "acc", weighting, order, units="1")
 
@@ -306,7 +321,7 @@ def _acc_pooled_stats(
     ok = fa.notnull() & oa.notnull() & pair.verified
     fa, oa = fa.where(ok, 0), oa.where(ok, 0)
     wt = ok if w is None else ok * w
-    stats = {
+    stats: Stats = {
         "n": ok.sum(dims),
         "sum_f": fa.sum(dims),
         "sum_o": oa.sum(dims),
@@ -322,7 +337,7 @@ def _acc_pooled_stats(
 
 def _acc_pooled_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
     """Centred weighted correlation from the pooled sums (means removed algebraically)."""
-    total = {k: v.sum(INIT_DIM) for k, v in stats.items()}
+    total = {k: _field(stats, k).sum(INIT_DIM) for k in stats}
     n = total["n"].where(total["n"] > 0)
     mf, mo = total["sum_f"] / n, total["sum_o"] / n
     w, wf, wo = total["w"], total["w_f"], total["w_o"]
@@ -352,24 +367,32 @@ def _pair_of(forecast: Field, truth: Field, lead_times, require_full_coverage) -
     )
 
 
-def mse(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb2",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """Mean squared error: weighted spatial mean per init time, then mean over init times.
+class PublicMetric(Protocol):
+    """A metric of a forecast and a truth (:func:`mse` and the others of its signature)."""
 
+    __name__: str
+
+    def __call__(
+        self,
+        forecast: Field,
+        truth: Field,
+        weights: Weights = ...,
+        lead_times: Sequence | None = None,
+        skipna: bool = False,
+        require_full_coverage: bool = False,
+    ) -> Field: ...
+
+
+_PUBLIC_DOC = """{summary}
+{notes}
     Parameters
     ----------
     forecast : xr.DataArray or xr.Dataset
         dims (time=init, prediction_timedelta, [level], spatial...).
     truth : xr.DataArray or xr.Dataset
         dims (time=valid, [level], spatial...), same grid and units.
-    weights : {"wb2", "wb1", "uniform"} or xr.DataArray
-        Latitude weights (ignored, uniform, on radar y/x grids).
+    weights : {{"wb2", "wb1", "uniform"}} or xr.DataArray
+        Latitude weights (ignored, uniform, on radar y/x grids); default {weights!r}.
     lead_times : sequence of timedelta64, optional
         Lead times to score (default all).
     skipna : bool
@@ -380,117 +403,71 @@ def mse(
     Returns
     -------
     xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field squared.
+        dims (prediction_timedelta, [level]), {units}.
     """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_mse(pair, weights, skipna)
 
 
-def rmse_wb2(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb2",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """WeatherBench 2 RMSE: ``sqrt(mean_t(mse_t))``, ``mse_t`` the cell-area-weighted spatial MSE.
+def _public_metric(
+    score: Callable[[AlignedPair, Weights, bool], Field],
+    summary: str,
+    weights: str = "wb2",
+    units: str = "units of the field",
+    notes: str = "",
+) -> PublicMetric:
+    """The public metric ``forecast, truth -> score(aligned pair)``, named after ``score_<name>``.
 
-    Parameters are those of :func:`mse`.
-
-    Returns
-    -------
-    xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field.
+    Every public metric without a climatology has the same signature and body; only the score
+    of the aligned pair, the default weights and the docstring (``summary``, ``notes``, the
+    ``units`` of the result) differ.
     """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_rmse_wb2(pair, weights, skipna)
+
+    def metric(
+        forecast: Field,
+        truth: Field,
+        weights: Weights = weights,
+        lead_times: Sequence | None = None,
+        skipna: bool = False,
+        require_full_coverage: bool = False,
+    ) -> Field:
+        pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
+        return score(pair, weights, skipna)
+
+    metric.__name__ = metric.__qualname__ = score.__name__.removeprefix("score_")
+    metric.__doc__ = _PUBLIC_DOC.format(
+        summary=summary, notes=f"\n    {notes}\n" if notes else "", weights=weights, units=units
+    )
+    return metric
 
 
-def rmse_sqrt_before_time_mean(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb2",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """RMSE per init time, then mean over init times (WB2 ``RMSESqrtBeforeTimeAvg``).
-
-    Parameters are those of :func:`mse`.
-
-    Returns
-    -------
-    xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field.
-    """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_rmse_sqrt_before_time_mean(pair, weights, skipna)
-
-
-def rmse_sqrt_after_time_mean_wb1(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb1",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """WeatherBench 1 RMSE: ``sqrt(mean_{t,lat,lon}(w e^2))`` with ``w = cos(lat)/mean cos(lat)``.
-
-    One weighted mean over init times and space together (missing pixels and unverified init
-    times are left out of that one mean), then the square root. Parameters are those of
-    :func:`mse`, with WeatherBench 1 weights by default.
-
-    Returns
-    -------
-    xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field.
-    """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_rmse_sqrt_after_time_mean_wb1(pair, weights, skipna)
-
-
-def mae(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb2",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """Mean absolute error: weighted spatial mean of ``|f - o|`` per init time, then time mean.
-
-    Parameters are those of :func:`mse`.
-
-    Returns
-    -------
-    xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field.
-    """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_mae(pair, weights, skipna)
-
-
-def bias(
-    forecast: Field,
-    truth: Field,
-    weights: Weights = "wb2",
-    lead_times: Sequence | None = None,
-    skipna: bool = False,
-    require_full_coverage: bool = False,
-) -> Field:
-    """Mean error (forecast minus truth): weighted spatial mean per init time, then time mean.
-
-    Parameters are those of :func:`mse`.
-
-    Returns
-    -------
-    xr.DataArray or xr.Dataset
-        dims (prediction_timedelta, [level]), units of the field; positive = forecast too high.
-    """
-    pair = _pair_of(forecast, truth, lead_times, require_full_coverage)
-    return score_bias(pair, weights, skipna)
+mse = _public_metric(
+    score_mse,
+    "Mean squared error: weighted spatial mean per init time, then mean over init times.",
+    units="units of the field squared",
+)
+rmse_wb2 = _public_metric(
+    score_rmse_wb2,
+    "WeatherBench 2 RMSE: ``sqrt(mean_t(mse_t))``, ``mse_t`` the cell-area-weighted spatial MSE.",
+)
+rmse_sqrt_before_time_mean = _public_metric(
+    score_rmse_sqrt_before_time_mean,
+    "RMSE per init time, then mean over init times (WB2 ``RMSESqrtBeforeTimeAvg``).",
+)
+rmse_sqrt_after_time_mean_wb1 = _public_metric(
+    score_rmse_sqrt_after_time_mean_wb1,
+    "WeatherBench 1 RMSE: ``sqrt(mean_{t,lat,lon}(w e^2))`` with ``w = cos(lat)/mean cos(lat)``.",
+    weights="wb1",
+    notes="One weighted mean over init times and space together (missing pixels and unverified\n"
+    "    init times are left out of that one mean), then the square root.",
+)
+mae = _public_metric(
+    score_mae,
+    "Mean absolute error: weighted spatial mean of ``|f - o|`` per init time, then time mean.",
+)
+bias = _public_metric(
+    score_bias,
+    "Mean error (forecast minus truth): weighted spatial mean per init time, then time mean.",
+    units="units of the field; positive = forecast too high",
+)
 
 
 def acc(

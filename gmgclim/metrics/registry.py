@@ -77,6 +77,13 @@ def _deterministic(name, function, better="lower", **kw) -> Metric:
     return Metric(name, "deterministic", function, better, **kw)
 
 
+def _anomaly_correlation(name, function, parts) -> Metric:
+    """An ACC: higher is better, dimensionless, scored against a climatology."""
+    return _deterministic(
+        name, function, "higher", units=_dimensionless, needs_climatology=True, parts=parts
+    )
+
+
 def _contingency(name, function, better="higher") -> Metric:
     return Metric(name, "contingency", function, better, units=_dimensionless)
 
@@ -108,21 +115,11 @@ METRICS: dict[str, Metric] = {
         _deterministic(
             "bias", deterministic.score_bias, better="zero", parts=deterministic.BIAS_PARTS
         ),
-        _deterministic(
-            "acc_wb2",
-            deterministic.score_acc,
-            better="higher",
-            units=_dimensionless,
-            needs_climatology=True,
-            parts=deterministic.ACC_PARTS,
-        ),
-        _deterministic(
+        _anomaly_correlation("acc_wb2", deterministic.score_acc, deterministic.ACC_PARTS),
+        _anomaly_correlation(
             "acc_pooled_wb1",
             deterministic.score_acc_pooled_wb1,
-            better="higher",
-            units=_dimensionless,
-            needs_climatology=True,
-            parts=deterministic.ACC_POOLED_WB1_PARTS,
+            deterministic.ACC_POOLED_WB1_PARTS,
         ),
         _contingency("csi", categorical.csi),
         _contingency("pod", categorical.pod),

@@ -261,5 +261,6 @@ def resolve_weights(
     """
     if isinstance(weights, xr.DataArray):
         return weights, spatial_dims(field), str(weights.attrs.get("long_name", "user weights"))
-    w, dims = spatial_weights(field, weights or "uniform")
-    return w, dims, WEIGHT_NAMES[weights] if w is not None else "uniform"
+    convention = weights or "uniform"
+    w, dims = spatial_weights(field, convention)
+    return w, dims, WEIGHT_NAMES[convention] if w is not None else "uniform"

@@ -10,7 +10,8 @@ from torch import nn
 
 from gmgclim.models.layers.padding import GridConv2d
 from gmgclim.models.layers.st_lstm import maybe_layer_norm
-from gmgclim.models.recurrent import RecurrentConfig, RecurrentForecaster, zero_states
+from gmgclim.models.recurrent import RecurrentForecaster, stacked_cells
+from gmgclim.models.recurrent_config import RecurrentConfig
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ConvLSTMConfig(RecurrentConfig):
         get no gradient; they exist only so parameter counts (14,928,384 at the WeatherBench
         t2m config) and state-dict shapes match OpenSTL. Set False for a lean model.
 
-    Other fields: see :class:`~gmgclim.models.recurrent.RecurrentConfig`.
+    Other fields: see :class:`~gmgclim.models.recurrent_config.RecurrentConfig`.
     """
 
     forget_bias: float = 0.0
@@ -94,34 +95,12 @@ class ConvLSTM(RecurrentForecaster):
     """Stacked ConvLSTM forecaster (OpenSTL's ``ConvLSTM_Model``) with gmgclim's call contract."""
 
     config: ConvLSTMConfig
+    config_class = ConvLSTMConfig
 
     def __init__(self, config: ConvLSTMConfig) -> None:
-        if not isinstance(config, ConvLSTMConfig):
-            raise TypeError(f"ConvLSTM needs a ConvLSTMConfig, got {type(config).__name__}")
         super().__init__(config)
-        cfg = config
-        h, w = cfg.patch_grid
-        self.cells = nn.ModuleList(
-            ConvLSTMCell(
-                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
-                cfg.num_hidden[i],
-                h,
-                w,
-                cfg.filter_size,
-                cfg.layer_norm,
-                cfg.forget_bias,
-                cfg.periodic_longitude,
-                cfg.openstl_unused_convs,
-            )
-            for i in range(cfg.num_layers)
-        )
-        self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
-
-    def init_state(
-        self, batch: int, device: torch.device, patch_grid: tuple[int, int]
-    ) -> dict[str, Any]:
-        """Zero h and c per layer, (B, N_i, h, w)."""
-        return zero_states(batch, device, patch_grid, list(self.config.num_hidden))
+        self.cells = stacked_cells(config, ConvLSTMCell, unused_convs=config.openstl_unused_convs)
+        self.head = self.readout_head()
 
     def step(
         self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any
@@ -133,7 +112,3 @@ class ConvLSTM(RecurrentForecaster):
             hs[i], cs[i] = cell(inp, hs[i], cs[i])
             inp = hs[i]
         return hs[-1], state
-
-    def readout(self, top: torch.Tensor) -> torch.Tensor:
-        """1x1 convolution (no bias) to a patched frame."""
-        return self.head(top)

@@ -15,25 +15,21 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from gmgclim.models.layers.gmg_cell import GMGCell
-from gmgclim.models.layers.motion import MotionBranch
-from gmgclim.models.recurrent import (
-    RecurrentConfig,
-    RecurrentForecaster,
-    require_int,
-    require_odd,
-    zero_states,
-)
+from gmgclim.models.recurrent import RecurrentForecaster, motion_branches
+from gmgclim.models.recurrent_config import MotionConfig, require_int, require_odd
 
 
 @dataclass(frozen=True)
-class GMGConfig(RecurrentConfig):
+class GMGConfig(MotionConfig):
     """Architecture and grid of a GMG model (defaults: the WeatherBench reference config).
 
     Parameters
     ----------
     in_channels, height, width, input_steps, output_steps, patch_size, num_hidden, filter_size,
     stride, layer_norm, forget_bias, periodic_longitude, pad_mode, auto_pad
-        See :class:`~gmgclim.models.recurrent.RecurrentConfig`.
+        See :class:`~gmgclim.models.recurrent_config.RecurrentConfig`.
+    motion_neighbourhood, motion_reduction, motion_kernel
+        See :class:`~gmgclim.models.recurrent_config.MotionConfig` (3, 4, 3).
     att_hidden : int
         A, query/key channels of the self-attention memory (32 for Moving MNIST / CIKM /
         TaxiBJ, 64 for WeatherBench).
@@ -42,12 +38,6 @@ class GMGConfig(RecurrentConfig):
         into the input convolution, whose kernel grows if one exceeds filter_size.
     focus_kernel : int
         Kernel of the Global Focus convolutions (3).
-    motion_neighbourhood : int
-        k of the k x k deformable warp (3); offsets have 2 k^2 channels.
-    motion_reduction : int
-        Motion feature channels are N // motion_reduction (4).
-    motion_kernel : int
-        Kernel of the MotionGRU gates and the warp gate (3).
     growth_alpha_init, growth_beta_init : float
         Initial alpha0 and beta0 of the global growth (0.5, 0.9).
     """
@@ -55,14 +45,8 @@ class GMGConfig(RecurrentConfig):
     att_hidden: int = 64
     multiscale_kernels: tuple[int, ...] = (1, 3, 5)
     focus_kernel: int = 3
-    motion_neighbourhood: int = 3
-    motion_reduction: int = 4
-    motion_kernel: int = 3
     growth_alpha_init: float = 0.5
     growth_beta_init: float = 0.9
-
-    half_resolution_branch: ClassVar[bool] = True
-    shared_memory: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.multiscale_kernels, tuple):
@@ -70,9 +54,6 @@ class GMGConfig(RecurrentConfig):
         super().__post_init__()
         require_int(self, "att_hidden", 1)
         require_odd(self, "focus_kernel")
-        require_odd(self, "motion_neighbourhood")
-        require_odd(self, "motion_kernel")
-        require_int(self, "motion_reduction", 1)
         if not self.multiscale_kernels or any(
             isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0
             for k in self.multiscale_kernels
@@ -80,11 +61,6 @@ class GMGConfig(RecurrentConfig):
             raise ValueError(
                 f"GMGConfig.multiscale_kernels must be a non-empty tuple of odd integers, got "
                 f"{self.multiscale_kernels!r}"
-            )
-        if self.num_layers > 1 and self.num_hidden[0] % self.motion_reduction:
-            raise ValueError(
-                f"GMGConfig.motion_reduction={self.motion_reduction} must divide num_hidden "
-                f"({self.num_hidden[0]})"
             )
 
 
@@ -106,13 +82,12 @@ class GMG(RecurrentForecaster):
     """
 
     config: GMGConfig
+    config_class = GMGConfig
     native_low_precision: ClassVar[bool] = True
     fp32_parameters: ClassVar[tuple[str, ...]] = (".growth.",)
     supports_activation_checkpointing: ClassVar[bool] = True
 
     def __init__(self, config: GMGConfig) -> None:
-        if not isinstance(config, GMGConfig):
-            raise TypeError(f"GMG needs a GMGConfig, got {type(config).__name__}")
         super().__init__(config)
         cfg = config
         h, w = cfg.patch_grid
@@ -120,7 +95,7 @@ class GMG(RecurrentForecaster):
         n = cfg.num_hidden[0]
         self.cells = nn.ModuleList(
             GMGCell(
-                cfg.input_patch_channels if i == 0 else cfg.num_hidden[i - 1],
+                cfg.layer_in_channels(i),
                 cfg.num_hidden[i],
                 cfg.att_hidden,
                 h,
@@ -134,43 +109,14 @@ class GMG(RecurrentForecaster):
             )
             for i in range(cfg.num_layers)
         )
-        self.branches = nn.ModuleList(
-            MotionBranch(
-                cfg.num_hidden[i],
-                cfg.filter_size,
-                cfg.motion_reduction,
-                cfg.motion_neighbourhood,
-                cfg.motion_kernel,
-                global_growth=True,
-                alpha_init=cfg.growth_alpha_init,
-                beta_init=cfg.growth_beta_init,
-                periodic=periodic,
-            )
-            for i in range(cfg.num_layers - 1)
+        self.branches = motion_branches(
+            cfg,
+            global_growth=True,
+            alpha_init=cfg.growth_alpha_init,
+            beta_init=cfg.growth_beta_init,
         )
         self.highway_seed = nn.Conv2d(cfg.input_patch_channels, n, 1, bias=False)
-        self.head = nn.Conv2d(cfg.num_hidden[-1], cfg.patch_channels, 1, bias=False)
-
-    def init_state(
-        self,
-        batch: int,
-        device: torch.device,
-        patch_grid: tuple[int, int],
-        dtype: torch.dtype = torch.float32,
-    ) -> dict[str, Any]:
-        """Zero states: h, c per layer (B, N, h, w) and the memory in ``dtype``; offsets and means
-        (B, 2k^2, h/2, w/2) in float32."""
-        cfg = self.config
-        n = cfg.num_hidden[0]
-        return zero_states(
-            batch,
-            device,
-            patch_grid,
-            [n] * len(cfg.num_hidden),
-            memory=n,
-            motion=(len(self.branches), 2 * cfg.motion_neighbourhood**2),
-            dtype=dtype,
-        )
+        self.head = self.readout_head()
 
     def prepare(self) -> list[tuple[torch.Tensor, ...]]:
         """Merged weights of every cell (:meth:`GMGCell.prepare`), built once per forward pass."""
@@ -223,7 +169,3 @@ class GMG(RecurrentForecaster):
         offset, mean = tensors[5 + n_prepared :]
         h, offset, mean = self.branches[i](h, offset, mean, t)
         return h, c, m, z, offset, mean
-
-    def readout(self, top: torch.Tensor) -> torch.Tensor:
-        """1x1 convolution (no bias) from the top hidden state to a patched frame."""
-        return self.head(top)

@@ -1,4 +1,6 @@
-"""Shared configuration and rollout machinery of the recurrent forecasters.
+"""The rollout machinery shared by the recurrent forecasters.
+
+Their configs are in :mod:`gmgclim.models.recurrent_config`.
 
 GMG and the baselines (ConvLSTM, PredRNN, MotionRNN) share the same interface:
 
@@ -40,179 +42,54 @@ multiple: padding a periodic axis would break its periodicity.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from gmgclim.models.layers.motion import MotionBranch
 from gmgclim.models.layers.padding import crop_field, pad_amounts, pad_field
 from gmgclim.models.layers.patching import patchify, unpatchify
+from gmgclim.models.recurrent_config import MotionConfig, RecurrentConfig
 
-PAD_MODES = ("replicate", "zeros")
 
-
-def require_int(config: Any, name: str, minimum: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"{type(config).__name__}.{name} must be an integer >= {minimum}, got {value!r}"
+def stacked_cells(
+    cfg: RecurrentConfig, cell: Callable[..., nn.Module], **extra: Any
+) -> nn.ModuleList:
+    """One ``cell`` per layer, called as ``cell(in_channels, N, h, w, filter_size, layer_norm,
+    forget_bias, periodic, **extra)`` (the ConvLSTM and ST-LSTM cells)."""
+    h, w = cfg.patch_grid
+    return nn.ModuleList(
+        cell(
+            cfg.layer_in_channels(i),
+            cfg.num_hidden[i],
+            h,
+            w,
+            cfg.filter_size,
+            cfg.layer_norm,
+            cfg.forget_bias,
+            cfg.periodic_longitude,
+            **extra,
         )
+        for i in range(cfg.num_layers)
+    )
 
 
-def require_odd(config: Any, name: str) -> None:
-    require_int(config, name, 1)
-    if getattr(config, name) % 2 != 1:
-        raise ValueError(
-            f"{type(config).__name__}.{name} must be odd (for 'same' padding), got "
-            f"{getattr(config, name)!r}"
+def motion_branches(cfg: MotionConfig, **growth: Any) -> nn.ModuleList:
+    """One :class:`MotionBranch` under every layer but the top (``growth``: GMG's global growth)."""
+    return nn.ModuleList(
+        MotionBranch(
+            cfg.num_hidden[i],
+            cfg.filter_size,
+            cfg.motion_reduction,
+            cfg.motion_neighbourhood,
+            cfg.motion_kernel,
+            periodic=cfg.periodic_longitude,
+            **growth,
         )
-
-
-@dataclass(frozen=True)
-class RecurrentConfig:
-    """Fields common to all recurrent forecasters (see the module docstring for the interface).
-
-    Parameters
-    ----------
-    in_channels : int
-        C, variables per frame.
-    height, width : int
-        H, W of the frames in grid cells (y = latitude rows, x = longitude columns).
-    input_steps, output_steps : int
-        T_in context frames and T_out forecast frames.
-    patch_size : int
-        p; every p x p block of pixels becomes p * p * C channels.
-    num_hidden : tuple of int
-        N per layer (the zig-zag memory requires all equal).
-    filter_size : int
-        Odd kernel of the gate convolutions (5).
-    stride : int
-        Stride of the gate convolutions; only 1 keeps the recurrence shapes consistent.
-    layer_norm : bool
-        LayerNorm after each gate convolution (PredRNN's option).
-    forget_bias : float
-        Added to the forget gates (1.0).
-    periodic_longitude : bool
-        Every spatial operation wraps around in x.
-    pad_mode : {"replicate", "zeros"}
-        How grids that are not a multiple of ``grid_multiple`` are padded.
-    auto_pad : bool
-        Pad such grids (True) or reject them (False).
-    context_channels : int
-        K, known input channels per frame (forcings, statics) read but not predicted (0).
-    residual : bool
-        Predict the change from the fed frame instead of the frame itself (False).
-    """
-
-    in_channels: int
-    height: int
-    width: int
-    input_steps: int
-    output_steps: int
-    patch_size: int = 2
-    num_hidden: tuple[int, ...] = (128, 128, 128, 128)
-    filter_size: int = 5
-    stride: int = 1
-    layer_norm: bool = False
-    forget_bias: float = 1.0
-    periodic_longitude: bool = False
-    pad_mode: str = "replicate"
-    auto_pad: bool = True
-    context_channels: int = 0
-    residual: bool = False
-
-    #: The grid must be divisible by 2p (a half-resolution motion branch) instead of p.
-    half_resolution_branch: ClassVar[bool] = False
-    #: One spatiotemporal memory zig-zags through all layers (their N must be equal).
-    shared_memory: ClassVar[bool] = False
-
-    def __post_init__(self) -> None:
-        name = type(self).__name__
-        if not isinstance(self.num_hidden, tuple):
-            try:
-                object.__setattr__(self, "num_hidden", tuple(self.num_hidden))
-            except TypeError as err:
-                raise ValueError(
-                    f"{name}.num_hidden must be a sequence of layer sizes, got {self.num_hidden!r}"
-                ) from err
-        for field in ("in_channels", "height", "width", "input_steps", "output_steps"):
-            require_int(self, field, 1)
-        require_int(self, "patch_size", 1)
-        require_int(self, "context_channels", 0)
-        require_odd(self, "filter_size")
-        if self.stride != 1:
-            raise ValueError(
-                f"{name}.stride must be 1 (the recurrence keeps the grid), got {self.stride!r}"
-            )
-        if len(self.num_hidden) == 0:
-            raise ValueError(f"{name}.num_hidden must list at least one layer, got ()")
-        for n in self.num_hidden:
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(
-                    f"{name}.num_hidden entries must be integers >= 1, got {self.num_hidden!r}"
-                )
-        if self.shared_memory and len(set(self.num_hidden)) != 1:
-            raise ValueError(
-                f"{name}.num_hidden must be equal in all layers (the spatiotemporal memory passes "
-                f"between layers), got {self.num_hidden!r}"
-            )
-        if self.pad_mode not in PAD_MODES:
-            raise ValueError(f"{name}.pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
-        multiple = self.grid_multiple
-        for field in ("height", "width"):
-            size = getattr(self, field)
-            if size % multiple == 0:
-                continue
-            if not self.auto_pad:
-                raise ValueError(
-                    f"{name}.{field}={size} is not a multiple of {multiple} (patch_size="
-                    f"{self.patch_size}{' x 2 for the half-resolution motion branch' if self.half_resolution_branch else ''}); "
-                    "set auto_pad=True to pad and crop"
-                )
-            if field == "width" and self.periodic_longitude:
-                raise ValueError(
-                    f"{name}.width={size} must be a multiple of {multiple} when "
-                    "periodic_longitude=True (padding would break the periodicity)"
-                )
-
-    @property
-    def grid_multiple(self) -> int:
-        """H and W are padded to multiples of this (p, or 2p with a motion branch)."""
-        return self.patch_size * (2 if self.half_resolution_branch else 1)
-
-    @property
-    def num_layers(self) -> int:
-        """L, the number of stacked cells."""
-        return len(self.num_hidden)
-
-    @property
-    def patch_channels(self) -> int:
-        """p * p * C, channels of a patched frame."""
-        return self.in_channels * self.patch_size**2
-
-    @property
-    def input_patch_channels(self) -> int:
-        """p * p * (C + K), channels of a patched frame with its context."""
-        return (self.in_channels + self.context_channels) * self.patch_size**2
-
-    @property
-    def padded_shape(self) -> tuple[int, int]:
-        """(H, W) after padding to ``grid_multiple``."""
-        m = self.grid_multiple
-        return -(-self.height // m) * m, -(-self.width // m) * m
-
-    @property
-    def patch_grid(self) -> tuple[int, int]:
-        """(h, w) = padded (H, W) / p, the grid the cells run on."""
-        hp, wp = self.padded_shape
-        return hp // self.patch_size, wp // self.patch_size
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-python dict (lists for tuples) for checkpoints."""
-        out = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        for i in range(cfg.num_layers - 1)
+    )
 
 
 def zero_states(
@@ -270,7 +147,8 @@ def zero_states(
 class RecurrentForecaster(nn.Module):
     """Base class: padding, patching, scheduled sampling and the rollout loop.
 
-    Subclasses implement :meth:`init_state` and :meth:`step` on the patch grid.
+    Subclasses set :attr:`config_class`, build their cells and a ``head`` (:meth:`readout_head`)
+    and implement :meth:`step` on the patch grid.
 
     Attributes
     ----------
@@ -288,6 +166,9 @@ class RecurrentForecaster(nn.Module):
     """
 
     config: RecurrentConfig
+    head: nn.Module
+    #: The config class the model is built from.
+    config_class: ClassVar[type[RecurrentConfig]] = RecurrentConfig
     #: Runs an autocast call in the autocast dtype with weights cast once (see Notes).
     native_low_precision: ClassVar[bool] = False
     #: Name fragments of parameters kept in float32 under ``native_low_precision``.
@@ -296,6 +177,11 @@ class RecurrentForecaster(nn.Module):
     supports_activation_checkpointing: ClassVar[bool] = False
 
     def __init__(self, config: RecurrentConfig) -> None:
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
         super().__init__()
         self.config = config
         self.activation_checkpointing = False
@@ -353,9 +239,10 @@ class RecurrentForecaster(nn.Module):
     ) -> Any:
         """Zero recurrent state for ``batch`` samples on an (h, w) patch grid.
 
+        The states are those of :meth:`RecurrentConfig.state_channels` (see :func:`zero_states`).
         ``dtype`` (the compute dtype) is passed only to ``native_low_precision`` models.
         """
-        raise NotImplementedError
+        return zero_states(batch, device, patch_grid, dtype=dtype, **self.config.state_channels())
 
     def step(self, x: torch.Tensor, state: Any, t: int, cache: Any) -> tuple[torch.Tensor, Any]:
         """Advance one step from patched frame x (B, p*p*C, h, w); return (hidden top, state)."""
@@ -365,9 +252,13 @@ class RecurrentForecaster(nn.Module):
         """Per-forward precomputation shared by all steps (e.g. merged weights)."""
         return None
 
+    def readout_head(self) -> nn.Conv2d:
+        """A new 1x1 convolution (no bias) from the top hidden state to a patched frame."""
+        return nn.Conv2d(self.config.num_hidden[-1], self.config.patch_channels, 1, bias=False)
+
     def readout(self, top: torch.Tensor) -> torch.Tensor:
-        """Prediction (B, p*p*C, h, w) from the top hidden state."""
-        raise NotImplementedError
+        """Prediction (B, p*p*C, h, w) from the top hidden state: ``head(top)``."""
+        return self.head(top)
 
     def _check(
         self,
@@ -492,16 +383,19 @@ class RecurrentForecaster(nn.Module):
         predictions: list[torch.Tensor] = []
         x_gen: torch.Tensor | None = None
         for t in range(n_steps):
-            if teacher_forcing_mask is not None and reverse and t > 0:
-                mk = mask[:, t - 1]
-                x = mk * patches[:, t] + (1 - mk) * x_gen
-            elif t < t_in:
+            if t < t_in and not (teacher_forcing_mask is not None and reverse and t > 0):
                 x = patches[:, t]
-            elif teacher_forcing_mask is not None:
-                mk = mask[:, t - t_in]
-                x = mk * patches[:, t] + (1 - mk) * x_gen
             else:
-                x = x_gen
+                # Set by the previous step: every step when targets are given, else from t_in - 1.
+                assert x_gen is not None
+                if teacher_forcing_mask is not None and reverse and t > 0:
+                    mk = mask[:, t - 1]
+                    x = mk * patches[:, t] + (1 - mk) * x_gen
+                elif teacher_forcing_mask is not None:
+                    mk = mask[:, t - t_in]
+                    x = mk * patches[:, t] + (1 - mk) * x_gen
+                else:
+                    x = x_gen
             fed = x if known is None else torch.cat([x, known[:, t + 1]], dim=1)
             fed = fed.to(compute_dtype)  # frames stay float32; only the step's input is cast
             top, state = self.step(fed, state, t, cache)

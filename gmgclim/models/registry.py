@@ -17,7 +17,7 @@ from gmgclim.models.convlstm import ConvLSTM, ConvLSTMConfig
 from gmgclim.models.gmg import GMG, GMGConfig
 from gmgclim.models.motionrnn import MotionRNN, MotionRNNConfig
 from gmgclim.models.predrnn import PredRNN, PredRNNConfig
-from gmgclim.models.recurrent import RecurrentConfig
+from gmgclim.models.recurrent_config import RecurrentConfig
 
 MODELS: dict[str, tuple[type[nn.Module], type[RecurrentConfig]]] = {
     "gmg": (GMG, GMGConfig),
@@ -63,7 +63,8 @@ def config_from_dict(name: str, values: Mapping[str, Any]) -> RecurrentConfig:
     )
     if missing:
         raise ValueError(f"{cls.__name__}: missing required config key(s) {missing}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**kwargs)
 
 
 def config_to_dict(config: RecurrentConfig) -> dict[str, Any]:

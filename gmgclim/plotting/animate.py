@@ -63,12 +63,14 @@ def animate_forecast(
     check_resolution(resolution)
     path = Path(path)
     suffix = path.suffix.lower()
+    writer: animation.AbstractMovieWriter
+    # matplotlib's stubs ask an int fps; the writers take any positive number (0.5 = 2 s a frame)
     if suffix == ".gif":
-        writer = animation.PillowWriter(fps=fps)
+        writer = animation.PillowWriter(fps=fps)  # type: ignore[arg-type]
     elif suffix == ".mp4":
         if not animation.FFMpegWriter.isAvailable():
             raise RuntimeError("MP4 needs ffmpeg on PATH; write a .gif instead")
-        writer = animation.FFMpegWriter(fps=fps)
+        writer = animation.FFMpegWriter(fps=fps)  # type: ignore[arg-type]
     else:
         raise ValueError(f"animation path must end in .gif or .mp4, got {path.name!r}")
     _, leads, truths, fcs = forecast_panels(forecast, truth, variable, init_time, lead_times, level)
@@ -125,7 +127,8 @@ def animate_forecast(
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer.saving(fig, str(path), dpi=dpi):
         for k, lead in enumerate(leads):
-            mesh_truth.set_array(_flat(obs[k] if obs[k] is not None else nan_field))
+            observed = obs[k]
+            mesh_truth.set_array(_flat(observed if observed is not None else nan_field))
             mesh_fc.set_array(_flat(fields[k]))
             valid = pd.Timestamp(init + lead).strftime("%Y-%m-%d %H:%M UTC")
             ax_truth.set_title("truth" if obs[k] is not None else "truth (missing)", fontsize=9)

@@ -16,7 +16,7 @@ from gmgclim.conventions import LEAD_DIM
 from gmgclim.errors import DataError
 from gmgclim.metrics.alignment import lead_hours
 from gmgclim.metrics.registry import resolve_metric
-from gmgclim.metrics.score import iter_scores
+from gmgclim.metrics.score_tables import iter_scores
 
 
 def plot_skill_curves(

@@ -27,6 +27,7 @@ Run directory layout::
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -60,7 +61,12 @@ from gmgclim.models.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gmgclim.outputs import check_output_path, remove_stale_temporaries, write_marker
+from gmgclim.outputs import (
+    MARKER_FILE,
+    check_output_path,
+    remove_stale_temporaries,
+    write_marker,
+)
 from gmgclim.training.losses import squared_error_sums, weighted_mse
 from gmgclim.training.optim import build_optimizer, set_lr
 from gmgclim.training.precision import resolve_precision
@@ -70,7 +76,7 @@ from gmgclim.training.samplers import ResumableDistributedSampler, ShardSampler
 from gmgclim.training.sampling import teacher_forcing_mask
 from gmgclim.training.signals import StopSignal, TrainingInterrupted
 from gmgclim.training.state import RunPlan, TrainState, check_resume_compatible, make_checkpoint
-from gmgclim.training.task_data import TaskData, prepare_task
+from gmgclim.training.task_data import STATS_NAME, TaskData, prepare_task
 
 __all__ = [
     "ResumableDistributedSampler",
@@ -118,10 +124,53 @@ def train(
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides=overrides)
     info = setup_distributed(recipe.training.device, threads=recipe.training.threads_per_process)
+    created = _missing_dirs(Path(recipe.output.dir)) if info.is_main else []
     try:
         return _train(recipe, info, progress)
+    except BaseException:
+        _discard_failed_run(created)
+        raise
     finally:
         cleanup_distributed()
+
+
+#: What a run writes before its first checkpoint (a failed new run removes exactly these).
+_RUN_FILES = (MARKER_FILE, "recipe.yaml", STATS_NAME, "run.log", "metrics.csv", "metrics.jsonl")
+_RUN_DIRS = ("tensorboard", CHECKPOINT_DIR)
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _discard_failed_run(created: list[Path]) -> None:
+    """Remove the run directory (and empty parents) this run created, when it holds no checkpoint.
+
+    A training that fails before its first checkpoint (missing data, an empty split, a bad model
+    section) leaves no half-made run folder behind. Only the files a run writes are removed; a
+    directory that holds anything else is kept, and so is one that existed before this run.
+    """
+    if not created or not created[0].is_dir():
+        return
+    run_dir = created[0]
+    if find_checkpoint(run_dir) or find_checkpoint(run_dir, "best"):
+        return  # a checkpoint: the run resumes from it
+    try:
+        for name in _RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+        for name in _RUN_DIRS:
+            if (run_dir / name).is_dir():
+                shutil.rmtree(run_dir / name)
+        for path in created:  # deepest first; stops at the first one that is not empty
+            path.rmdir()
+    except OSError:  # something else is in there (or not ours to remove): keep it
+        pass
 
 
 def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:

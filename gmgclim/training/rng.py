@@ -6,7 +6,7 @@ Stored in checkpoints (``rng_state``) so that a resumed run draws what the unint
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -23,7 +23,11 @@ def seed_everything(seed: int) -> None:
 
 def capture_rng_state() -> dict[str, Any]:
     """torch, CUDA, numpy and python RNG states as tensors and plain lists."""
-    np_state = np.random.get_state()  # noqa: NPY002 (the legacy global state is what we save)
+    # numpy's stubs type the no-argument call as the dict form; at runtime (legacy=True) it is a tuple
+    np_state = cast(
+        "tuple[str, np.ndarray, int, int, float]",
+        np.random.get_state(),  # noqa: NPY002 (the legacy global state is what we save)
+    )
     py_version, py_internal, py_gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),

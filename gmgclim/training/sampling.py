@@ -39,6 +39,7 @@ def standard_eta(step: int, config: ScheduledSamplingConfig) -> float:
     step : int
         Optimiser step (0-based).
     config : ScheduledSamplingConfig
+        Its ``eta_start`` and ``stop_step``.
 
     Returns
     -------
@@ -56,6 +57,7 @@ def reverse_etas(step: int, config: ScheduledSamplingConfig) -> tuple[float, flo
     step : int
         Optimiser step (0-based).
     config : ScheduledSamplingConfig
+        Its ``reverse_start_step``, ``reverse_alpha`` and ``stop_step``.
 
     Returns
     -------

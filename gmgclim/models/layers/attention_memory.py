@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gmgclim.models.layers.padding import conv_bias
 from gmgclim.models.layers.st_lstm import blend
 
 
@@ -73,9 +74,9 @@ class SelfAttentionMemory(nn.Module):
         A rollout builds them once per forward pass (:meth:`GMGCell.prepare`).
         """
         w_h = torch.cat([self.query.weight, self.key_h.weight, self.value_h.weight])
-        b_h = torch.cat([self.query.bias, self.key_h.bias, self.value_h.bias])
+        b_h = torch.cat([conv_bias(self.query), conv_bias(self.key_h), conv_bias(self.value_h)])
         w_m = torch.cat([self.key_m.weight, self.value_m.weight])
-        b_m = torch.cat([self.key_m.bias, self.value_m.bias])
+        b_m = torch.cat([conv_bias(self.key_m), conv_bias(self.value_m)])
         return w_h, b_h, w_m, b_m
 
     def forward(

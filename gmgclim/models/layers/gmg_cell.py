@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gmgclim.models.layers.attention_memory import SelfAttentionMemory
 from gmgclim.models.layers.global_focus import GlobalFocus
-from gmgclim.models.layers.padding import GridConv2d, grid_conv2d
-from gmgclim.models.layers.st_lstm import maybe_layer_norm, st_lstm_update
+from gmgclim.models.layers.padding import conv_bias, grid_conv2d
+from gmgclim.models.layers.st_lstm import maybe_layer_norm, st_lstm_update, state_convs, state_norms
 
 
 class GMGCell(nn.Module):
@@ -68,18 +72,14 @@ class GMGCell(nn.Module):
         self.forget_bias = forget_bias
         self.periodic = periodic
         self.conv_x = nn.Conv2d(in_channels, 7 * n, filter_size, bias=False)
-        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_m = GridConv2d(n, 3 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
+        self.conv_h, self.conv_m, self.conv_o = state_convs(n, filter_size, periodic)
         self.multiscale = nn.ModuleList(nn.Conv2d(in_channels, n, k) for k in multiscale_kernels)
         self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
         self.focus = GlobalFocus(in_channels, n, focus_kernel, periodic)
         self.attention = SelfAttentionMemory(n, att_hidden)
         self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
         self.norm_s = maybe_layer_norm(n, height, width, layer_norm)
-        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
-        self.norm_m = maybe_layer_norm(3 * n, height, width, layer_norm)
-        self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+        self.norm_h, self.norm_m, self.norm_o = state_norms(n, height, width, layer_norm)
 
     def input_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Merged input convolution: weight (8N, C_in, k, k) and bias (8N,).
@@ -88,13 +88,14 @@ class GMGCell(nn.Module):
         kernels zero-padded to k x k, with the sum of their biases; k is the largest of
         filter_size and the multi-scale kernels (filter_size for the reference's (1, 3, 5)).
         """
-        k = max(self.filter_size, *(conv.kernel_size[0] for conv in self.multiscale))
+        convs = cast("list[nn.Conv2d]", list(self.multiscale))  # a ModuleList yields Module
+        k = max(self.filter_size, *(conv.kernel_size[0] for conv in convs))
 
         def padded(w: torch.Tensor) -> torch.Tensor:
             return F.pad(w, [(k - w.shape[-1]) // 2] * 4)
 
-        s_weight = sum(padded(conv.weight) for conv in self.multiscale)
-        s_bias = sum(conv.bias for conv in self.multiscale)
+        s_weight: torch.Tensor = reduce(operator.add, (padded(conv.weight) for conv in convs))
+        s_bias: torch.Tensor = reduce(operator.add, (conv_bias(conv) for conv in convs))
         weight = torch.cat([padded(self.conv_x.weight), s_weight])
         bias = torch.cat([s_bias.new_zeros(7 * self.num_hidden), s_bias])
         return weight, bias

@@ -36,6 +36,9 @@ class DeformableWarp(nn.Module):
         Wrap in x.
     """
 
+    tap_dy: torch.Tensor  # buffers (registered in __init__)
+    tap_dx: torch.Tensor
+
     def __init__(
         self, channels: int, neighbourhood: int = 3, gate_kernel: int = 3, periodic: bool = False
     ) -> None:

@@ -8,6 +8,7 @@ with zeros in y. Tensors are (B, C, H, W) with y = rows (latitude) and x = colum
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -123,14 +124,27 @@ class GridConvTranspose2d(nn.ConvTranspose2d):
             math.ceil((kernel_size - 1 - padding) / stride), (stride - 1 + padding) // stride
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Upsample (B, C_in, h, w) -> (B, C_out, stride * h, stride * w)."""
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        """Upsample (B, C_in, h, w) -> (B, C_out, stride * h, stride * w).
+
+        ``output_size`` is ``nn.ConvTranspose2d``'s; the periodic mode fixes the size itself.
+        """
         if not self.periodic:
-            return super().forward(x)
+            return super().forward(x, output_size)
+        if output_size is not None:
+            raise ValueError("GridConvTranspose2d: output_size is not supported when periodic")
         e = self._wrap
         x = F.pad(x, (e, e, 0, 0), mode="circular")
-        s, p = self.stride[0], self.padding[0]
+        # padding is an int here (__init__ takes one), never nn.Conv's "same"/"valid" strings
+        s, p = self.stride[0], cast(int, self.padding[0])
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, (p, p + s * e))
+
+
+def conv_bias(conv: nn.Conv2d) -> torch.Tensor:
+    """The bias of a convolution built with one (``nn.Conv2d`` types ``bias`` as optional)."""
+    if conv.bias is None:
+        raise ValueError(f"{conv!r} was built without a bias")
+    return conv.bias
 
 
 def pad_amounts(size: int, multiple: int) -> tuple[int, int]:

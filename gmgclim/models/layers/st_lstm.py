@@ -74,6 +74,33 @@ def maybe_layer_norm(channels: int, height: int, width: int, enabled: bool) -> n
     return nn.LayerNorm([channels, height, width]) if enabled else nn.Identity()
 
 
+def state_convs(
+    num_hidden: int, filter_size: int, periodic: bool
+) -> tuple[GridConv2d, GridConv2d, GridConv2d]:
+    """``conv_h`` (N -> 4N), ``conv_m`` (N -> 3N), ``conv_o`` (2N -> N) of an ST-LSTM cell.
+
+    Built in this order (their random initial weights depend on it); the GMG cell shares them.
+    """
+    n = num_hidden
+    return (
+        GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic),
+        GridConv2d(n, 3 * n, filter_size, bias=False, periodic=periodic),
+        GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic),
+    )
+
+
+def state_norms(
+    num_hidden: int, height: int, width: int, enabled: bool
+) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """``norm_h``, ``norm_m``, ``norm_o``: the LayerNorms (or identities) after the convs above."""
+    n = num_hidden
+    return (
+        maybe_layer_norm(4 * n, height, width, enabled),
+        maybe_layer_norm(3 * n, height, width, enabled),
+        maybe_layer_norm(n, height, width, enabled),
+    )
+
+
 class STLSTMCell(nn.Module):
     """PredRNN's ST-LSTM cell, optionally with MotionRNN's motion highway.
 
@@ -114,14 +141,10 @@ class STLSTMCell(nn.Module):
         self.forget_bias = forget_bias
         self.highway = highway
         self.conv_x = GridConv2d(in_channels, 7 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_m = GridConv2d(n, 3 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
+        self.conv_h, self.conv_m, self.conv_o = state_convs(n, filter_size, periodic)
         self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
         self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
-        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
-        self.norm_m = maybe_layer_norm(3 * n, height, width, layer_norm)
-        self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+        self.norm_h, self.norm_m, self.norm_o = state_norms(n, height, width, layer_norm)
 
     def forward(
         self,
