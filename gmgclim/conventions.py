@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from gmgclim.errors import DataError
 from gmgclim.variables import CANONICAL_VARIABLES
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Alias",
     "canonicalize",
     "is_radar",
+    "spatial_dims",
     "validate",
     "variable_attrs",
 ]
@@ -384,3 +386,19 @@ def validate(ds: xr.Dataset, allow_extra_dims: bool = False) -> None:
             raise ValueError("longitude must be strictly ascending")
     if "level" in ds.dims and not np.issubdtype(ds["level"].dtype, np.integer):
         raise ValueError(f"level must be integer hPa, got dtype {ds['level'].dtype}")
+
+
+def spatial_dims(ds: xr.Dataset | xr.DataArray) -> tuple[str, str]:
+    """``("latitude", "longitude")`` for gridded data, ``("y", "x")`` for radar data.
+
+    Raises
+    ------
+    DataError
+        Neither pair is among the dims (named in the message).
+    """
+    dims = set(ds.dims)
+    if {"latitude", "longitude"} <= dims:
+        return ("latitude", "longitude")
+    if {"y", "x"} <= dims:
+        return ("y", "x")
+    raise DataError(f"no spatial dims (latitude/longitude or y/x) in dims {sorted(map(str, dims))}")

@@ -11,20 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from gmgclim.conventions import spatial_dims
 from gmgclim.errors import DataError
 from gmgclim.lexicon import Channel, resolve_channel
 
 __all__ = ["channel_field", "dataset_channel", "select_channels", "spatial_dims"]
-
-
-def spatial_dims(ds: xr.Dataset | xr.DataArray) -> tuple[str, str]:
-    """``("latitude", "longitude")`` for gridded data, ``("y", "x")`` for radar data."""
-    dims = set(ds.dims)
-    if {"latitude", "longitude"} <= dims:
-        return ("latitude", "longitude")
-    if {"y", "x"} <= dims:
-        return ("y", "x")
-    raise DataError(f"no spatial dims (latitude/longitude or y/x) in dims {sorted(map(str, dims))}")
 
 
 def dataset_channel(ds: xr.Dataset, name: str) -> Channel:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from gmgclim.conventions import spatial_dims
 from gmgclim.errors import DataError
 
 #: Weights a caller can name: cell area (WB2), cos latitude (WB1) or none.
@@ -194,18 +195,6 @@ def cell_area_weights(
         "bounds_from": "CF bounds" if bounds is not None else "midpoints, half a step at the edges",
     }
     return out
-
-
-def spatial_dims(field: xr.DataArray | xr.Dataset) -> tuple[str, str]:
-    """The two spatial dims of a field: ``(latitude, longitude)`` or ``(y, x)`` (radar)."""
-    dims = set(field.dims)
-    if {"latitude", "longitude"} <= dims:
-        return ("latitude", "longitude")
-    if {"y", "x"} <= dims:
-        return ("y", "x")
-    raise DataError(
-        f"cannot find spatial dims in {tuple(field.dims)}: expected (latitude, longitude) or (y, x)"
-    )
 
 
 def spatial_weights(
