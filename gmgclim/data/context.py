@@ -81,11 +81,6 @@ class ContextFields:
         lat, lon = grid_latlon(ds)
         return cls(forcings, statics, lat, lon)
 
-    @property
-    def n_channels(self) -> int:
-        """K = number of forcings + number of statics."""
-        return len(self.forcings) + len(self.statics)
-
     def fields(self, times: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
         """Context of each frame: forcings then statics.
 

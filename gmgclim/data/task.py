@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from gmgclim.config import parse_step
 from gmgclim.errors import DataError
@@ -117,13 +116,6 @@ class GridSpec:
             "crop": {d: [a, b] for d, a, b in self.crop} or None,
             "coarsen": {d: f for d, f in self.coarsen} or None,
         }
-
-    @property
-    def is_identity(self) -> bool:
-        """True when no operation is set (the entry's native grid)."""
-        return (
-            self.target_grid is None and not self.crop and not any(f > 1 for _, f in self.coarsen)
-        )
 
 
 def _tuple_or_none(values: Sequence[Any] | None, kind: type) -> tuple[Any, ...] | None:
@@ -224,13 +216,15 @@ class Task:
 
     def time_range(self) -> tuple[str, str]:
         """The earliest start and latest end over all splits (labels as written)."""
+        from gmgclim.data.windows import Split
+
         if not self.splits:
             raise DataError(f"the task of entry {self.entry!r} has no splits")
-        starts = [pd.Timestamp(s) for s, _ in self.splits.values()]
         bounds = list(self.splits.values())
-        first = bounds[int(np.argmin(starts))][0]
-        ends = [_period_end(e) for _, e in bounds]
-        last = bounds[int(np.argmax(ends))][1]
+        ranges = [Split(start, end).bounds() for start, end in bounds]
+        starts = np.array([lo for lo, _ in ranges], dtype="datetime64[ns]")
+        ends = np.array([hi for _, hi in ranges], dtype="datetime64[ns]")
+        first, last = bounds[int(starts.argmin())][0], bounds[int(ends.argmax())][1]
         return first, last
 
     # -- copies -------------------------------------------------------------------------------
@@ -367,14 +361,7 @@ class Task:
         )
 
 
-def _period_end(label: str) -> pd.Timestamp:
-    """The last instant a date label covers (``"2019"`` -> end of 2019)."""
-    text = str(label)
-    period = pd.Period(text) if len(text) <= 10 else None
-    return period.end_time if period is not None else pd.Timestamp(text)
-
-
-def open_task_data(task: Task | Mapping[str, Any], time: slice | None = None) -> Any:
+def open_task_data(task: Task, time: slice | None = None) -> Any:
     """Open a task's catalog entry with its channels, lazily, on the task's grid.
 
     Parameters
@@ -392,15 +379,6 @@ def open_task_data(task: Task | Mapping[str, Any], time: slice | None = None) ->
     from gmgclim.data.catalog import open_entry
     from gmgclim.data.grid import apply_grid
 
-    if not isinstance(task, Task):  # TODO(spine): callers pass Task only
-        task = Task(
-            entry=task["entry"],
-            channels=tuple(task["channels"]),
-            step="1h",
-            input_steps=1,
-            output_steps=1,
-            grid=GridSpec.from_dict(task.get("grid")),
-        )
     kwargs: dict[str, Any] = {}
     if task.grid.target_grid is not None:
         kwargs["regrid"] = {"shape": task.grid.target_grid}

@@ -26,7 +26,10 @@ from gmgclim.data.transforms import check_transform
 from gmgclim.data.transforms import forward as transform_forward
 from gmgclim.data.windows import WindowIndex
 
-__all__ = ["WindowDataset", "select_channels"]
+__all__ = ["BASELINE_CACHE_BYTES", "WindowDataset", "select_channels"]
+
+#: Extrapolation baselines are kept per window only while all of them fit in this many bytes.
+BASELINE_CACHE_BYTES = 2**30
 
 
 def _as_indexer(positions: np.ndarray) -> slice | np.ndarray:
@@ -167,16 +170,20 @@ class WindowDataset(torch.utils.data.Dataset):
     def baseline_frames(self, i: int) -> np.ndarray:
         """Extrapolation of window ``i``'s inputs on the whole grid, (T_out, C, H, W), physical.
 
-        Computed once per window and kept (pysteps optical flow costs ~0.1-1 s per window).
+        Computed once per window and kept while all windows' baselines fit in
+        :data:`BASELINE_CACHE_BYTES` (pysteps optical flow costs ~0.1-1 s per window); beyond that
+        (long records) each access computes it again, so memory does not grow with the record.
         """
-        if i not in self._baselines:
-            from gmgclim.data.advection import advected_baseline
+        cached = self._baselines.get(i)
+        if cached is not None:
+            return cached
+        from gmgclim.data.advection import advected_baseline
 
-            inputs = self.read(self.windows.input_index[i])
-            self._baselines[i] = advected_baseline(
-                inputs, self.windows.output_steps, self.precipitation
-            )
-        return self._baselines[i]
+        inputs = self.read(self.windows.input_index[i])
+        frames = advected_baseline(inputs, self.windows.output_steps, self.precipitation)
+        if frames.nbytes * len(self) <= BASELINE_CACHE_BYTES:
+            self._baselines[i] = frames
+        return frames
 
     def read(self, positions: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
         """Raw float32 values ``(len(positions), C, H, W)`` at increasing time positions.

@@ -227,18 +227,13 @@ class Forecaster:
             ``inverse_transform(model(normalised transformed inputs) * std + mean)``, with
             precipitation clipped at zero (a rate or amount is never negative).
         """
-        from gmgclim.data.transforms import forward as transform_forward
         from gmgclim.data.transforms import inverse as transform_inverse
 
         shape = (1, 1, -1) + (1,) * (inputs.ndim - 3)
         mean = self.mean.reshape(shape).astype(np.float32)
         std = self.std.reshape(shape).astype(np.float32)
         transform = self.task.transform
-        normalised = (transform_forward(transform, inputs) - mean) / std
-        normalised = np.where(
-            np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)
-        ).astype(np.float32)
-        x = torch.from_numpy(normalised).to(device)
+        x = torch.from_numpy(self._normalise(inputs, mean, std)).to(device)
         dtype = PRECISIONS[self.precision if precision is None else precision]
         autocast = (
             torch.autocast(device_type=torch.device(device).type, dtype=dtype)
@@ -274,35 +269,32 @@ class Forecaster:
             physical[:, :, non_negative] = np.maximum(physical[:, :, non_negative], 0.0)
         return physical.astype(np.float32)
 
-    def _baseline(self, inputs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-        """Normalised optical-flow extrapolation of each input window, (B, T_out, C, *spatial)."""
-        from gmgclim.data.advection import advected_baseline
-        from gmgclim.data.channels import is_precipitation_channel
+    def _normalise(self, physical: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        """Transformed, normalised float32 frames; NaN and inf become ``task.fill_nan``."""
         from gmgclim.data.transforms import forward as transform_forward
 
-        precipitation = [is_precipitation_channel(c) for c in self.channels]
-        physical = np.stack(
-            [advected_baseline(window, self.output_steps, precipitation) for window in inputs]
-        )
         normalised = (transform_forward(self.task.transform, physical) - mean) / std
         return np.where(np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)).astype(
             np.float32
         )
 
+    def _baseline(self, inputs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        """Normalised optical-flow extrapolation of each input window, (B, T_out, C, *spatial)."""
+        from gmgclim.data.advection import advected_baseline
+        from gmgclim.data.channels import is_precipitation_channel
+
+        precipitation = [is_precipitation_channel(c) for c in self.channels]
+        physical = np.stack(
+            [advected_baseline(window, self.output_steps, precipitation) for window in inputs]
+        )
+        return self._normalise(physical, mean, std)
+
     @property
     def non_negative_channels(self) -> list[int]:
         """Positions of precipitation channels (clipped at zero in forecasts)."""
-        from gmgclim.lexicon import resolve_channel
+        from gmgclim.data.channels import is_precipitation_channel
 
-        out = []
-        for i, name in enumerate(self.channels):
-            try:
-                variable = resolve_channel(name).variable
-            except ValueError:  # a channel the lexicon does not know has no stated bound
-                continue
-            if "precipitation" in variable:
-                out.append(i)
-        return out
+        return [i for i, name in enumerate(self.channels) if is_precipitation_channel(name)]
 
     def fingerprint(self) -> str:
         """SHA-256 of the model's state dict, so a resumed store is never filled by another model."""

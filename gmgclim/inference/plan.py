@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -213,7 +213,7 @@ def _output_variables(
             attrs["standard_name"] = first.standard_name
         level_index = None
         if all(with_level):
-            level_index = np.asarray([levels.index(int(c.level or 0)) for _, c in members])
+            level_index = np.asarray([levels.index(cast(int, c.level)) for _, c in members])
             if len(set(level_index.tolist())) != len(level_index):
                 raise ValueError(f"channels of {variable!r} repeat a level: {channels}")
         else:

@@ -61,12 +61,6 @@ def lead_hours(lead_times: xr.DataArray | np.ndarray) -> np.ndarray:
     return values.astype(np.int64) / 3.6e12
 
 
-def _describe_times(times: np.ndarray, limit: int = 3) -> str:
-    shown = ", ".join(str(t) for t in times[:limit])
-    more = f" and {len(times) - limit} more" if len(times) > limit else ""
-    return shown + more
-
-
 def _check_time_dim(obj: xr.DataArray | xr.Dataset, role: str) -> None:
     if INIT_DIM not in obj.dims:
         raise DataError(f"{role} has no 'time' dimension (dims {tuple(obj.dims)})")

@@ -393,7 +393,7 @@ def training_loss(
     if mask is not None:
         mask = mask.to(info.device)
     with _autocast(info.device, t.precision):
-        predictions = model(inputs, targets, mask, **_context(batch))
+        predictions = model(inputs, targets, mask, **_model_keywords(batch))
     if t.loss.frames == "forecast":
         predictions, truth = predictions[:, -task.output_steps :], targets
     else:
@@ -450,7 +450,7 @@ def validate(
         for batch in loader:
             batch = _to_device(batch, info.device)
             with _autocast(info.device, precision):
-                forecast = model(batch["inputs"], **_context(batch))
+                forecast = model(batch["inputs"], **_model_keywords(batch))
             e, w = squared_error_sums(
                 forecast.float(), batch["targets"], data.row_weights, batch.get("mask")
             )
@@ -509,7 +509,7 @@ def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistIn
             fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
 
-def _context(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _model_keywords(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Model keywords of a batch: ``context`` (B, T_in + T_out, K, H, W) of the forcings/statics
     and ``baseline`` (B, T_out, C, H, W) of an extrapolation residual, when the task has them."""
     return {k: batch[k] for k in ("context", "baseline") if k in batch}
