@@ -30,7 +30,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dask
 import dask.array as dsa
@@ -79,6 +81,24 @@ class PeakRSS:
     @property
     def increase_mib(self) -> float:
         return (self.peak - self.start) / 2**20
+
+
+def measured_runs(repeat: int, work: Callable[[], Any]) -> tuple[list[dict], Any]:
+    """Run ``work()`` ``repeat`` times; the wall time and memory of each run, and the last result."""
+    runs, result = [], None
+    for _ in range(repeat):
+        with PeakRSS() as mem:
+            t0 = time.perf_counter()
+            result = work()
+            elapsed = time.perf_counter() - t0
+        runs.append(
+            {
+                "s": round(elapsed, 2),
+                "peak_rss_mib": round(mem.peak_mib, 1),
+                "rss_increase_mib": round(mem.increase_mib, 1),
+            }
+        )
+    return runs, result
 
 
 def write_stores(folder: Path, n_init: int, n_lead: int, n_lat: int = 32, n_lon: int = 64):
@@ -240,24 +260,15 @@ def bench_gridded(args) -> dict:
         clim = compute_climatology(truth, hour_of_day=False, window_days=15).compute()
         result["climatology_s"] = round(time.perf_counter() - t0, 2)
 
-        runs = []
-        for _ in range(args.repeat):
-            with PeakRSS() as mem:
-                t0 = time.perf_counter()
-                scores = score_forecast(
-                    forecast,
-                    truth,
-                    metrics=["rmse", "rmse_wb1", "mae", "bias", "acc"],
-                    climatology=clim,
-                )
-                elapsed = time.perf_counter() - t0
-            runs.append(
-                {
-                    "s": round(elapsed, 2),
-                    "peak_rss_mib": round(mem.peak_mib, 1),
-                    "rss_increase_mib": round(mem.increase_mib, 1),
-                }
+        def score_with_gmgclim():
+            return score_forecast(
+                forecast,
+                truth,
+                metrics=["rmse", "rmse_wb1", "mae", "bias", "acc"],
+                climatology=clim,
             )
+
+        runs, scores = measured_runs(args.repeat, score_with_gmgclim)
         result["gmgclim_score_forecast"] = {
             "metrics": ["rmse_wb2", "rmse_wb1", "mae", "bias", "acc"],
             "runs": runs,
@@ -266,28 +277,17 @@ def bench_gridded(args) -> dict:
 
         import xskillscore as xs
 
-        runs = []
-        for _ in range(args.repeat):
-            with PeakRSS() as mem:
-                t0 = time.perf_counter()
-                pair = align_forecast_truth(forecast, truth)
-                f, o = pair.forecast["t2m"], pair.truth["t2m"]
-                w = cell_area_weights(f.latitude).broadcast_like(
-                    f.isel(time=0, prediction_timedelta=0)
-                )
-                space = ["latitude", "longitude"]
-                rmse = np.sqrt(xs.mse(f, o, dim=space, weights=w).mean("time"))
-                mae = xs.mae(f, o, dim=space, weights=w).mean("time")
-                me = xs.me(f, o, dim=space, weights=w).mean("time")
-                rmse, mae, me = dask.compute(rmse, mae, me)
-                elapsed = time.perf_counter() - t0
-            runs.append(
-                {
-                    "s": round(elapsed, 2),
-                    "peak_rss_mib": round(mem.peak_mib, 1),
-                    "rss_increase_mib": round(mem.increase_mib, 1),
-                }
-            )
+        def score_with_xskillscore():
+            pair = align_forecast_truth(forecast, truth)
+            f, o = pair.forecast["t2m"], pair.truth["t2m"]
+            w = cell_area_weights(f.latitude).broadcast_like(f.isel(time=0, prediction_timedelta=0))
+            space = ["latitude", "longitude"]
+            rmse = np.sqrt(xs.mse(f, o, dim=space, weights=w).mean("time"))
+            mae = xs.mae(f, o, dim=space, weights=w).mean("time")
+            me = xs.me(f, o, dim=space, weights=w).mean("time")
+            return dask.compute(rmse, mae, me)
+
+        runs, (rmse, _, _) = measured_runs(args.repeat, score_with_xskillscore)
         result["xskillscore_same_alignment"] = {
             "metrics": ["rmse (mse per init, mean, sqrt)", "mae", "me"],
             "runs": runs,

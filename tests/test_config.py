@@ -150,7 +150,6 @@ def test_good_recipe_round_trip(tmp_path):
             },
             "reverse_start_step (9) must be below stop_step (5)",
         ),
-        ({"training__loss": {"nan_masked": True, "frames": "all"}}, "nan_masked"),
         ({"data__grid": {"crop": {"latitude": [5, 2]}}}, "crop.latitude"),
         ({"data__grid": {"coarsen": {"x": 0}}}, "'data.grid.coarsen.x'"),
     ],
@@ -162,6 +161,13 @@ def test_bad_recipe_names_key_and_file(tmp_path, changes, expected):
     message = str(info.value)
     assert "bad_recipe.yaml" in message
     assert expected in message
+
+
+def test_nan_masked_is_accepted_with_every_loss_frames_setting(tmp_path):
+    """Invalid target cells are always masked (input frames carry their own mask), so the old
+    switch no longer restricts ``frames``."""
+    recipe = load_recipe(_write(tmp_path, _variant(training__loss={"nan_masked": True})))
+    assert recipe.training.loss.nan_masked and recipe.training.loss.frames == "all"
 
 
 def test_unknown_key_lists_allowed_keys(tmp_path):

@@ -14,6 +14,8 @@ A catalog file holds ``entries``; each entry names a source and how to open it::
         license: CC BY 4.0 (Copernicus)
         citation: Hersbach et al. (2020) ...
         options: {}               # driver keyword arguments and sel/regrid/coarsen
+        statics:                  # optional 2-D fields on the entry's grid (data.statics)
+          orography: {location: orography.nc, variable: z, units: m}
 
 Locations may use ``${NAME}`` variables: ``GMGCLIM_SAMPLES`` defaults to the bundled
 ``gmgclim/sample_data``; others (``GMGCLIM_DATA``) come from the environment and must be set when
@@ -24,14 +26,16 @@ Search path (later files override entries of the same name): the packaged ``gmgc
 (the repository's ``catalogs/`` holds the same files, checked by a test), each directory or file in
 the environment variable ``GMGCLIM_CATALOGS`` (``os.pathsep``-separated), then
 ``~/.config/gmgclim/*.yaml``.
+
+This module finds, reads, opens and describes entries; one entry's record and checks are in
+:mod:`gmgclim.data.catalog_entry`, the drivers in :mod:`gmgclim.data.catalog_drivers`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,40 +44,26 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from gmgclim.conventions import canonicalize
-from gmgclim.data.channel_map import ChannelSpec, apply_channel_specs, parse_channel_specs
+from gmgclim.data.catalog_drivers import DRIVERS
+from gmgclim.data.catalog_entry import CatalogEntry, parse_entry
+from gmgclim.data.channel_map import apply_channel_specs
 from gmgclim.errors import DataError
 
 __all__ = [
     "DRIVERS",
     "CatalogEntry",
+    "apply_entry_options",
     "catalog_search_path",
     "describe_entry",
     "expand_location",
     "get_entry",
     "load_catalogs",
     "open_entry",
+    "open_native",
     "packaged_catalog_dir",
     "sample_data_dir",
 ]
 
-_ENTRY_KEYS = {
-    "description",
-    "driver",
-    "location",
-    "variables",
-    "levels",
-    "channels",
-    "time",
-    "grid",
-    "license",
-    "citation",
-    "source",
-    "options",
-    "size",
-}
-_REQUIRED_KEYS = {"driver", "location"}
-_TIME_KEYS = {"start", "end", "step"}
 _GENERIC_OPTIONS = {"sel", "isel", "regrid", "coarsen"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -86,58 +76,6 @@ def sample_data_dir() -> Path:
 def packaged_catalog_dir() -> Path:
     """Directory of the packaged catalogs (``gmgclim/catalogs``)."""
     return Path(__file__).resolve().parent.parent / "catalogs"
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One catalogued data source.
-
-    Attributes
-    ----------
-    name : str
-        Entry name (the key in the catalog).
-    driver : str
-        Key of :data:`DRIVERS`.
-    location : str
-        Path, glob or URL, possibly with ``${VAR}`` variables (see :func:`expand_location`).
-    description, license, citation, grid, size : str
-        Free text.
-    variables : tuple of str
-        Canonical variable names the source provides.
-    levels : tuple of int
-        Pressure levels (hPa) available, empty for single-level sources.
-    channels : tuple of str
-        Channel short names the source can serve (lexicon names or defined by the entry).
-    channel_specs : tuple of ChannelSpec
-        How each channel is made from the file (:mod:`gmgclim.data.channel_map`): a mapped
-        source variable, its units and conversion, or the lexicon's variable as it is.
-    time : dict
-        ``start``, ``end`` (ISO strings) and ``step`` (e.g. ``"1h"``), where known.
-    source : str or None
-        Alias table for :func:`gmgclim.conventions.canonicalize`.
-    options : dict
-        Driver keyword arguments, plus generic ``sel``/``isel`` (dicts), ``regrid`` (kwargs of
-        :func:`gmgclim.data.gridded.regrid`) and ``coarsen`` (int).
-    catalog_file : Path or None
-        The YAML file the entry came from.
-    """
-
-    name: str
-    driver: str
-    location: str
-    description: str = ""
-    variables: tuple[str, ...] = ()
-    levels: tuple[int, ...] = ()
-    channels: tuple[str, ...] = ()
-    time: dict = field(default_factory=dict)
-    grid: str = ""
-    license: str = ""
-    citation: str = ""
-    source: str | None = None
-    options: dict = field(default_factory=dict)
-    size: str = ""
-    catalog_file: Path | None = None
-    channel_specs: tuple[ChannelSpec, ...] = ()
 
 
 def catalog_search_path() -> list[Path]:
@@ -157,84 +95,6 @@ def catalog_search_path() -> list[Path]:
     return files
 
 
-def _as_tuple(value: Any, key: str, name: str, path: Path, kind: type) -> tuple:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
-        raise DataError(
-            f"{path}: entry {name!r} key {key!r} must be a list of {kind.__name__}, got {value!r}"
-        )
-    return tuple(value)
-
-
-def _parse_entry(name: str, raw: Any, path: Path) -> CatalogEntry:
-    if not isinstance(raw, dict):
-        raise DataError(f"{path}: entry {name!r} must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _ENTRY_KEYS)
-    if unknown:
-        raise DataError(
-            f"{path}: entry {name!r} has unknown key(s) {unknown}; allowed: {sorted(_ENTRY_KEYS)}"
-        )
-    missing = sorted(_REQUIRED_KEYS - set(raw))
-    if missing:
-        raise DataError(f"{path}: entry {name!r} lacks required key(s) {missing}")
-    driver = raw["driver"]
-    if driver not in DRIVERS:
-        raise DataError(
-            f"{path}: entry {name!r} has unknown driver {driver!r}; known: {sorted(DRIVERS)}"
-        )
-    time = raw.get("time") or {}
-    if not isinstance(time, dict) or set(time) - _TIME_KEYS:
-        raise DataError(
-            f"{path}: entry {name!r} key 'time' must be a mapping with keys {sorted(_TIME_KEYS)}, "
-            f"got {time!r}"
-        )
-    if "step" in time:
-        from gmgclim.config import parse_step
-
-        try:
-            parse_step(str(time["step"]))
-        except ValueError:
-            raise DataError(
-                f"{path}: entry {name!r} key 'time.step' = {time['step']!r} is not a positive "
-                "time period (expected e.g. 10min, 1h, 6h, 1d)"
-            ) from None
-    options = raw.get("options") or {}
-    if not isinstance(options, dict):
-        raise DataError(f"{path}: entry {name!r} key 'options' must be a mapping")
-    variables = _as_tuple(raw.get("variables"), "variables", name, path, str)
-    specs = parse_channel_specs(
-        raw.get("channels"), name, path, variables=variables, step=time.get("step")
-    )
-    if "coarsen" in options and (
-        isinstance(options["coarsen"], bool)
-        or not isinstance(options["coarsen"], int)
-        or options["coarsen"] < 1
-    ):
-        raise DataError(
-            f"{path}: entry {name!r} key 'options.coarsen' must be a whole number >= 1 "
-            f"(cells per block), got {options['coarsen']!r}"
-        )
-    text = {k: raw.get(k, "") for k in ("description", "grid", "license", "citation", "size")}
-    for key, value in text.items():
-        if not isinstance(value, str):
-            raise DataError(f"{path}: entry {name!r} key {key!r} must be a string, got {value!r}")
-    return CatalogEntry(
-        name=name,
-        driver=driver,
-        location=str(raw["location"]),
-        variables=variables,
-        levels=_as_tuple(raw.get("levels"), "levels", name, path, int),
-        channels=tuple(spec.name for spec in specs),
-        channel_specs=specs,
-        time={k: str(v) for k, v in time.items()},
-        source=raw.get("source"),
-        options=dict(options),
-        catalog_file=path,
-        **text,
-    )
-
-
 def _load_file(path: Path) -> dict[str, CatalogEntry]:
     try:
         data = yaml.safe_load(path.read_text())
@@ -252,7 +112,7 @@ def _load_file(path: Path) -> dict[str, CatalogEntry]:
     entries = data.get("entries") or {}
     if not isinstance(entries, dict):
         raise DataError(f"catalog {path}: 'entries' must be a mapping of name -> entry")
-    return {str(name): _parse_entry(str(name), raw, path) for name, raw in entries.items()}
+    return {str(name): parse_entry(str(name), raw, path) for name, raw in entries.items()}
 
 
 def load_catalogs(paths: Sequence[str | Path] | None = None) -> dict[str, CatalogEntry]:
@@ -297,8 +157,16 @@ def get_entry(name: str, catalogs: Sequence[str | Path] | None = None) -> Catalo
     return entries[name]
 
 
-def expand_location(entry: CatalogEntry) -> str:
-    """Expand ``${VAR}`` in an entry's location (``GMGCLIM_SAMPLES`` defaults to the sample data)."""
+def expand_location(entry: CatalogEntry, location: str | None = None) -> str:
+    """Expand ``${VAR}`` in an entry's location (``GMGCLIM_SAMPLES`` defaults to the sample data).
+
+    Parameters
+    ----------
+    entry : CatalogEntry
+    location : str, optional
+        Another location of the entry (a static field's) instead of ``entry.location``.
+    """
+    text = entry.location if location is None else location
 
     def sub(match: re.Match) -> str:
         var = match.group(1)
@@ -307,98 +175,13 @@ def expand_location(entry: CatalogEntry) -> str:
             value = str(sample_data_dir())
         if value is None:
             raise DataError(
-                f"catalog entry {entry.name!r} location {entry.location!r} needs ${{{var}}}, "
+                f"catalog entry {entry.name!r} location {text!r} needs ${{{var}}}, "
                 "which is not set",
                 hint=f"export {var}=/path/to/data (e.g. where `gmgclim data download` wrote to)",
             )
         return value
 
-    return _VAR.sub(sub, entry.location)
-
-
-# --------------------------------------------------------------------------- drivers
-
-
-def _drv_netcdf(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.gridded import open_netcdf_files
-
-    return open_netcdf_files(location, source=entry.source, **options)
-
-
-def _drv_weatherbench1(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.weatherbench import (
-        open_weatherbench1,
-        weatherbench1_missing,
-        weatherbench1_missing_error,
-    )
-
-    # an empty data root: name the path searched, the layout expected (as the catalog writes it,
-    # ${GMGCLIM_DATA}/...) and the download command, instead of a bare "not found"
-    channels, directories = options.get("channels"), options.get("directories")
-    try:
-        if channels is None and directories is None:  # all directories present: any will do
-            missing = weatherbench1_missing(location)
-            if missing:
-                missing = weatherbench1_missing(location, entry.channels or None)
-        else:
-            missing = weatherbench1_missing(location, channels, directories)
-    except (KeyError, ValueError):  # a channel the lexicon lacks: the reader says so
-        missing = []
-    if missing:
-        raise weatherbench1_missing_error(
-            location, missing, entry.location, f"catalog entry {entry.name!r}: "
-        )
-    return open_weatherbench1(location, **options)
-
-
-def _drv_zarr(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.gridded import open_zarr
-
-    return open_zarr(location, source=entry.source or "weatherbench2", **options)
-
-
-def _drv_knmi(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.radar import open_knmi_hdf5
-
-    return open_knmi_hdf5(location, **options)
-
-
-def _drv_fmi(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.radar import open_fmi_pgm
-
-    return open_fmi_pgm(location, **options)
-
-
-def _drv_odim(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.radar import open_odim_hdf5
-
-    return open_odim_hdf5(location, **options)
-
-
-def _drv_radar_netcdf(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.radar import open_radar_netcdf
-
-    return open_radar_netcdf(location, **options)
-
-
-def _drv_climetlab(entry: CatalogEntry, location: str, options: dict) -> xr.Dataset:
-    from gmgclim.data.climetlab_plugin import load_climetlab_dataset
-
-    ds = load_climetlab_dataset(location, **options)
-    return canonicalize(ds, source=entry.source)
-
-
-#: Driver name -> opener ``(entry, expanded_location, options) -> xr.Dataset``.
-DRIVERS: dict[str, Callable[[CatalogEntry, str, dict], xr.Dataset]] = {
-    "netcdf": _drv_netcdf,
-    "weatherbench1-netcdf": _drv_weatherbench1,
-    "zarr": _drv_zarr,
-    "radar-knmi-hdf5": _drv_knmi,
-    "radar-fmi-pgm": _drv_fmi,
-    "radar-odim-hdf5": _drv_odim,
-    "radar-netcdf": _drv_radar_netcdf,
-    "climetlab": _drv_climetlab,
-}
+    return _VAR.sub(sub, text)
 
 
 def _time_slice(time: Any) -> slice | None:
@@ -458,6 +241,83 @@ def _select_channels(ds: xr.Dataset, entry: CatalogEntry, channels: Sequence[str
     return out
 
 
+def open_native(
+    entry: CatalogEntry, channels: Sequence[str] | None = None, **kwargs: Any
+) -> tuple[xr.Dataset, dict[str, Any]]:
+    """An entry as its driver reads it, on its native grid, and its grid options still to apply.
+
+    Parameters
+    ----------
+    entry : CatalogEntry
+    channels : sequence of str, optional
+        Channels to be read (the WeatherBench 1 driver then opens only their directories).
+    **kwargs
+        Override or extend the entry's ``options``.
+
+    Returns
+    -------
+    ds : xr.Dataset
+        Lazy, canonical, its grid completed (:func:`gmgclim.data.grid.complete_grid`); channel
+        mappings not yet applied.
+    generic : dict
+        The ``sel``/``isel``/``coarsen``/``regrid`` options, for :func:`apply_entry_options`.
+    """
+    from gmgclim.data.grid import complete_grid
+
+    location = expand_location(entry)
+    options = {**entry.options, **kwargs}
+    generic = {k: options.pop(k) for k in list(options) if k in _GENERIC_OPTIONS}
+    if entry.driver == "weatherbench1-netcdf" and channels is not None:
+        # open only the directories the channels need
+        if "channels" not in options and "directories" not in options:
+            options["channels"] = list(channels)
+    ds = DRIVERS[entry.driver](entry, location, options)
+    where = f"{entry.catalog_file}: entry {entry.name!r} ({location})"
+    return complete_grid(ds, where), generic
+
+
+def apply_entry_options(
+    ds: xr.Dataset, generic: dict[str, Any], skip_missing: bool = False
+) -> xr.Dataset:
+    """Apply an entry's ``sel``, ``isel``, ``coarsen`` and ``regrid`` options, in that order.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Canonical, on the entry's native grid.
+    generic : dict
+        As returned by :func:`open_native`.
+    skip_missing : bool
+        Skip selections on dims or coordinates ``ds`` lacks (a static field has no ``time`` or
+        ``number`` to select); by default xarray raises.
+
+    Returns
+    -------
+    xr.Dataset
+    """
+    from gmgclim.data.grid import coarsen_cells
+
+    for key in ("sel", "isel"):
+        if key in generic:
+            indexers = {
+                k: v
+                for k, v in dict(generic[key]).items()
+                if not skip_missing or k in ds.dims or k in ds.coords
+            }
+            if indexers:
+                ds = getattr(ds, key)(indexers)
+    if generic.get("coarsen"):
+        ds = coarsen_cells(ds, int(generic["coarsen"]))
+    if generic.get("regrid"):
+        from gmgclim.data.gridded import regrid
+
+        spec = dict(generic["regrid"])
+        if "shape" in spec:
+            spec["shape"] = tuple(spec["shape"])
+        ds = regrid(ds, **spec)
+    return ds
+
+
 def open_entry(
     name: str,
     channels: Sequence[str] | None = None,
@@ -487,32 +347,9 @@ def open_entry(
         Lazy (dask-backed), canonical; the entry name in ``attrs["gmgclim_catalog_entry"]``.
     """
     entry = get_entry(name, catalogs)
-    location = expand_location(entry)
-    options = {**entry.options, **kwargs}
-    generic = {k: options.pop(k) for k in list(options) if k in _GENERIC_OPTIONS}
-    if entry.driver == "weatherbench1-netcdf" and channels is not None:
-        # open only the directories the channels need
-        if "channels" not in options and "directories" not in options:
-            options["channels"] = list(channels)
-    ds = DRIVERS[entry.driver](entry, location, options)
-    from gmgclim.data.grid import coarsen_cells, complete_grid
-
-    where = f"{entry.catalog_file}: entry {name!r} ({location})"
-    ds = complete_grid(ds, where)
+    ds, generic = open_native(entry, channels=channels, **kwargs)
     ds = apply_channel_specs(ds, entry.channel_specs)
-    if "sel" in generic:
-        ds = ds.sel(generic["sel"])
-    if "isel" in generic:
-        ds = ds.isel(generic["isel"])
-    if generic.get("coarsen"):
-        ds = coarsen_cells(ds, int(generic["coarsen"]))
-    if generic.get("regrid"):
-        from gmgclim.data.gridded import regrid
-
-        spec = dict(generic["regrid"])
-        if "shape" in spec:
-            spec["shape"] = tuple(spec["shape"])
-        ds = regrid(ds, **spec)
+    ds = apply_entry_options(ds, generic)
     sl = _time_slice(time)
     if sl is not None:
         ds = ds.sel(time=sl)
@@ -537,6 +374,13 @@ def describe_entry(entry: CatalogEntry, open_data: bool = True) -> str:
     ]
     if entry.levels:
         lines.append(f"  levels:    {', '.join(map(str, entry.levels))} hPa")
+    for spec in entry.statics:
+        units = f" [{spec.units}]" if spec.units else ""
+        about = f": {spec.description}" if spec.description else ""
+        lines.append(
+            f"  static:    {spec.name} = {spec.variable}{units} in {spec.location}{about} "
+            "(data.statics)"
+        )
     if entry.time:
         lines.append(
             "  time:      "

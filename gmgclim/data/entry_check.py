@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from gmgclim.errors import GmgclimError
+
+if TYPE_CHECKING:
+    from gmgclim.data.catalog_entry import CatalogEntry
 
 __all__ = ["EntryCheck", "check_entry"]
 
@@ -141,7 +145,7 @@ def _nan_share(ds: xr.Dataset, variable: str, sample_frames: int) -> float:
         index = np.unique(np.linspace(0, da.sizes["time"] - 1, sample_frames).round().astype(int))
         da = da.isel(time=index)
     values = np.asarray(da.values)
-    return float(np.isnan(values).mean()) if values.size else 1.0
+    return float((~np.isfinite(values)).mean()) if values.size else 1.0  # +-inf is no data too
 
 
 def check_entry(
@@ -210,22 +214,22 @@ def check_entry(
         level = f" at {channel.level} hPa" if channel.level is not None else ""
         check.lines.append(
             f"channel:   {spec.name:<10} {channel.variable}{level} [{channel.units}] "
-            f"{spec.describe_conversion()}; NaN {100 * share:.1f}% "
+            f"{spec.describe_conversion()}; NaN/inf {100 * share:.1f}% "
             f"(of {min(sample_frames, ds.sizes.get('time', 1))} frames)"
         )
         if share >= 0.999:
             check.problems.append(
                 (
-                    f"channel {spec.name!r} is all NaN in the sampled frames",
+                    f"channel {spec.name!r} is all NaN/inf in the sampled frames",
                     "check the source variable, its _FillValue and the time range",
                 )
             )
         elif share > 0.5:
             check.problems.append(
                 (
-                    f"channel {spec.name!r} is {100 * share:.0f}% NaN (outside coverage?)",
-                    "crop the recipe's data.grid to the covered area; set "
-                    "training.loss.nan_masked: true",
+                    f"channel {spec.name!r} is {100 * share:.0f}% NaN/inf (outside coverage?)",
+                    "crop the recipe's data.grid to the covered area (NaN/inf inputs are "
+                    "filled with data.fill_nan, targets masked)",
                 )
             )
     if not entry.channel_specs:
@@ -252,4 +256,30 @@ def check_entry(
     except GmgclimError as exc:
         check.problems.append((str(exc), "see the catalog docs on grids"))
     _time_lines(ds, entry.time.get("step"), check)
+    _static_lines(entry, check)
     return check
+
+
+def _static_lines(entry: CatalogEntry, check: EntryCheck) -> None:
+    """One line per static the entry declares, or the problem that reading it meets."""
+    from gmgclim.data.catalog_statics import open_static
+
+    for spec in entry.statics:
+        try:
+            field = open_static(entry, spec.name)
+            values = np.asarray(field.values, np.float64)
+        except (GmgclimError, OSError, ValueError, KeyError) as exc:
+            check.problems.append(
+                (
+                    str(exc).splitlines()[0],  # names the catalog file, entry and static
+                    getattr(exc, "hint", None)
+                    or f"fix statics.{spec.name} in {entry.catalog_file} (location, variable)",
+                )
+            )
+            continue
+        finite = np.isfinite(values)
+        span = f"{values[finite].min():g}..{values[finite].max():g}" if finite.any() else "all NaN"
+        check.lines.append(
+            f"static:    {spec.name:<10} {spec.variable} [{spec.units or '?'}] {span}; "
+            f"NaN/inf {100 * (1 - finite.mean()):.1f}% (use in data.statics)"
+        )

@@ -146,7 +146,7 @@ def complete_grid(ds: xr.Dataset, where: str = "data") -> xr.Dataset:
     if not has_latlon:
         if not has_xy:  # pragma: no cover - excluded above
             raise DataError(f"{where}: projected grid without x/y values")
-        from gmgclim.data.radar import add_latlon
+        from gmgclim.data.radar_frames import add_latlon
 
         try:
             ds = add_latlon(ds)

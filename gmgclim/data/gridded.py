@@ -139,6 +139,41 @@ def _grid_of(ds: xr.Dataset) -> dict[str, np.ndarray]:
     }
 
 
+def _describe_values(values: np.ndarray) -> str:
+    """``8 values 90 .. -90`` (a coordinate in a message)."""
+    if values.size == 0:
+        return "no values"
+    return f"{values.size} values {values.flat[0]:.6g} .. {values.flat[-1]:.6g}"
+
+
+def grid_difference(grid: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> str | None:
+    """What differs between two grids (coordinate name -> values), for a one-line message.
+
+    Parameters
+    ----------
+    grid, reference : dict of str to np.ndarray
+        Grid coordinates of two files, as ``{"latitude": ..., "longitude": ...}``.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"latitude: 8 values 88.6 .. -88.6 vs 8 values 90 .. -90 (first at index 0:
+        88.6 vs 90)"``; None when the grids agree (to ``np.allclose``).
+    """
+    if grid.keys() != reference.keys():
+        return f"grid coordinates: {sorted(grid)} vs {sorted(reference)}"
+    for name in grid:
+        values, ref = np.asarray(grid[name]), np.asarray(reference[name])
+        if values.shape == ref.shape and np.allclose(values, ref):
+            continue
+        text = f"{name}: {_describe_values(values)} vs {_describe_values(ref)}"
+        if values.shape == ref.shape:
+            index = int(np.argmax(~np.isclose(values, ref)))
+            text += f" (first at index {index}: {values.flat[index]:.6g} vs {ref.flat[index]:.6g})"
+        return text
+    return None
+
+
 def _check_times(path: Path, times: np.ndarray) -> None:
     if times.size > 1:
         step = np.diff(times)
@@ -200,13 +235,11 @@ def open_netcdf_files(
                 raise DataError(
                     f"mixed grids across files: {path} has dims {dims}, but {paths[0]} has {dims0}"
                 )
-            if grid.keys() != grid0.keys() or any(
-                grid[k].shape != grid0[k].shape or not np.allclose(grid[k], grid0[k]) for k in grid
-            ):
+            difference = grid_difference(grid, grid0)
+            if difference:
                 raise DataError(
-                    f"mixed grids across files: {path} has grid "
-                    f"{ {k: v.shape for k, v in grid.items()} } different from {paths[0]} "
-                    f"({ {k: v.shape for k, v in grid0.items()} } or different values)"
+                    f"mixed grids across files: {path} and {paths[0]} differ in {difference}",
+                    hint="regrid the files to one grid, or catalog them as separate entries",
                 )
         timed = [(p, d) for p, d in zip(paths, parts, strict=True) if "time" in d.dims]
         if len(timed) != len(parts):
@@ -400,7 +433,7 @@ def prepare_zarr(
     time_chunk : int
         Time steps per chunk (24-48 suits 12 -> 12 windows); spatial dims are whole.
     progress : bool
-        Show a dask progress bar.
+        Show a progress bar over the dask tasks (:class:`gmgclim.progress.Stage`).
 
     Returns
     -------
@@ -409,6 +442,7 @@ def prepare_zarr(
         ``open_zarr(path, dask=False)`` for training.
     """
     from gmgclim.outputs import STORE_ATTR, check_output_path, store_marker
+    from gmgclim.progress import Stage
 
     # zarr's mode="w" deletes the directory: only ever a store this function wrote before
     check_output_path(path, "prepared", "--to", overwrite=True)
@@ -420,11 +454,6 @@ def prepare_zarr(
     path = Path(path)
     # every store gmgclim writes: zarr v2 with consolidated metadata (what WeatherBench 2 reads)
     kwargs: dict[str, Any] = {"mode": "w", "zarr_format": STORE_ZARR_FORMAT, "consolidated": True}
-    if progress:
-        from dask.diagnostics import ProgressBar
-
-        with ProgressBar():
-            out.to_zarr(path, **kwargs)
-    else:
+    with Stage(f"writing {path.name}", progress):
         out.to_zarr(path, **kwargs)
     return path

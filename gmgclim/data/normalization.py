@@ -1,7 +1,7 @@
 """Per-channel normalisation statistics computed on the training split, with dask.
 
 :func:`compute_stats` reduces each channel's ``(time, H, W)`` field over the training times in one
-dask pass (``nanmean``/``nanstd`` in float64, so radar no-data does not count); with a
+dask pass (``nanmean``/``nanstd`` in float64, so radar no-data and +-inf do not count); with a
 ``dask.distributed.Client`` the reduction runs on its cluster. :class:`NormalizationStats` travels in
 checkpoints as a plain dict (:meth:`~NormalizationStats.to_dict`) and can be cached as JSON next to a
 run (:func:`compute_or_load_stats`).
@@ -21,7 +21,7 @@ import xarray as xr
 from gmgclim.data.channels import select_channels
 from gmgclim.errors import DataError, RecipeError
 
-__all__ = ["NormalizationStats", "compute_or_load_stats", "compute_stats"]
+__all__ = ["NormalizationStats", "compute_or_load_stats", "compute_stats", "filled_input_lines"]
 
 
 @dataclass
@@ -36,6 +36,10 @@ class NormalizationStats:
         In each channel's units; ``std`` is the population standard deviation (ddof=0).
     climatology : (C, H, W) float64 or None
         Optional per-pixel mean over the same times (for anomaly correlation).
+    diurnal : (24, C, H, W) float64 or None
+        Optional per-pixel mean by UTC hour of day over the same times (NaN at hours without
+        data): the climatological day-night cycle of ``data.residual: diurnal``
+        (:mod:`gmgclim.data.diurnal`); it belongs to the grid it was computed on.
     meta : dict
         Provenance: time range, number of times, catalog entry.
     """
@@ -45,6 +49,7 @@ class NormalizationStats:
     std: np.ndarray
     climatology: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    diurnal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.mean = np.asarray(self.mean, dtype=np.float64)
@@ -57,6 +62,12 @@ class NormalizationStats:
             raise ValueError(f"standard deviation must be positive and finite; bad channels {bad}")
         if self.climatology is not None:
             self.climatology = np.asarray(self.climatology, dtype=np.float64)
+        if self.diurnal is not None:
+            self.diurnal = np.asarray(self.diurnal, dtype=np.float64)
+            if self.diurnal.ndim < 2 or self.diurnal.shape[:2] != (24, n):
+                raise ValueError(
+                    f"diurnal mean must have shape (24, {n}, *spatial), got {self.diurnal.shape}"
+                )
 
     def _shape(self, ndim: int, channel_axis: int) -> tuple[int, ...]:
         shape = [1] * ndim
@@ -110,21 +121,24 @@ class NormalizationStats:
         }
         if self.climatology is not None:
             d["climatology"] = self.climatology.tolist()
+        if self.diurnal is not None:  # NaN (hours without data) stays NaN in JSON and torch.save
+            d["diurnal"] = self.diurnal.tolist()
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NormalizationStats:
         """Inverse of :meth:`to_dict`."""
-        unknown = set(d) - {"channels", "mean", "std", "meta", "climatology"}
+        unknown = set(d) - {"channels", "mean", "std", "meta", "climatology", "diurnal"}
         if unknown:
             raise ValueError(f"unknown normalisation keys {sorted(unknown)}")
-        clim = d.get("climatology")
+        clim, diurnal = d.get("climatology"), d.get("diurnal")
         return cls(
             channels=list(d["channels"]),
             mean=np.asarray(d["mean"], np.float64),
             std=np.asarray(d["std"], np.float64),
             climatology=None if clim is None else np.asarray(clim, np.float64),
             meta=dict(d.get("meta", {})),
+            diurnal=None if diurnal is None else np.asarray(diurnal, np.float64),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -210,8 +224,13 @@ def compute_stats(
     time_slice: slice | tuple | None = None,
     client=None,
     climatology: bool = False,
+    diurnal: bool = False,
 ) -> NormalizationStats:
-    """Per-channel mean and std over the given times (the training split), NaN ignored.
+    """Per-channel mean and std over the given times (the training split), NaN and +-inf ignored.
+
+    The same pass counts each channel's non-finite (NaN or +-inf) cells: they are the input cells
+    the window datasets fill with ``data.fill_nan``, reported by :func:`filled_input_lines` from
+    ``meta["nonfinite_cells"]`` and ``meta["cells"]``.
 
     Parameters
     ----------
@@ -225,23 +244,38 @@ def compute_stats(
         Run the reduction on this cluster instead of the local scheduler.
     climatology : bool
         Also compute the per-pixel mean ``(C, H, W)``.
+    diurnal : bool
+        Also compute the per-pixel mean by UTC hour of day ``(24, C, H, W)`` in the same pass
+        (:func:`gmgclim.data.diurnal.diurnal_mean`).
 
     Returns
     -------
     NormalizationStats
+
+    Raises
+    ------
+    DataError
+        A channel has no finite value in the period (all NaN or +-inf).
     """
-    fields = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
-    spatial = fields.dims[2:]
+    raw = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
+    spatial = raw.dims[2:]
     reduce_dims = ("time", *spatial)
+    # +-inf is no data, like NaN: it must neither poison the mean nor pass as a value
+    finite = xr.apply_ufunc(np.isfinite, raw, dask="allowed")
+    fields = raw.where(finite)
     # shift by a first-frame mean so that E[(x-s)^2] - (E[x]-s)^2 keeps float64 precision even
     # for fields like geopotential (~5e4 m2 s-2 with small spread); one frame is cheap to read
     shift = np.nan_to_num(np.asarray(fields.isel(time=0).mean(spatial, skipna=True).values))
     shift_da = xr.DataArray(shift, dims="channel")
     mean = fields.mean(reduce_dims, skipna=True)
     sq = ((fields - shift_da) ** 2).mean(reduce_dims, skipna=True)
-    todo = [mean.data, sq.data]
+    todo = [mean.data, sq.data, (~finite).sum(reduce_dims).data]
     if climatology:
         todo.append(fields.mean("time", skipna=True).data)
+    if diurnal:
+        from gmgclim.data.diurnal import diurnal_mean
+
+        todo.append(diurnal_mean(fields).data)
     if client is not None:
         results = client.gather(client.compute(todo))
     elif any(hasattr(a, "dask") for a in todo):
@@ -254,22 +288,67 @@ def compute_stats(
     # E[x^2] - E[x]^2 in float64; clamp round-off below zero
     var = np.maximum(np.asarray(results[1], np.float64) - (mean_v - shift) ** 2, 0.0)
     times = np.asarray(fields["time"].values)
+    entry = ds.attrs.get("gmgclim_catalog_entry", "")
     meta = {
         "time_start": str(times[0]),
         "time_end": str(times[-1]),
         "n_times": int(times.size),
-        "catalog_entry": ds.attrs.get("gmgclim_catalog_entry", ""),
+        "catalog_entry": entry,
+        "nonfinite_cells": [int(n) for n in np.asarray(results[2]).ravel()],
+        "cells": int(np.prod([raw.sizes[d] for d in reduce_dims])),
     }
     if np.any(~np.isfinite(mean_v)):
         bad = [c for c, m in zip(channels, mean_v, strict=True) if not np.isfinite(m)]
-        raise DataError(f"channels {bad} have no valid (non-NaN) values in the statistics period")
+        raise DataError(
+            f"{f'catalog entry {entry!r}: ' if entry else ''}channels {bad} have no finite "
+            f"values (all NaN or +-inf) in the statistics period {str(times[0])[:19]} .. "
+            f"{str(times[-1])[:19]}",
+            hint="check the data (gmgclim data check ENTRY) or move data.splits.train",
+        )
     return NormalizationStats(
         list(channels),
         mean_v,
         np.sqrt(var),
-        climatology=np.asarray(results[2], np.float64) if climatology else None,
+        climatology=np.asarray(results[3], np.float64) if climatology else None,
         meta=meta,
+        diurnal=np.asarray(results[-1], np.float64) if diurnal else None,
     )
+
+
+def filled_input_lines(stats: NormalizationStats, fill_nan: float = 0.0) -> list[str]:
+    """One line per channel with NaN/+-inf cells in the statistics period (the train split).
+
+    Those cells are filled with ``fill_nan`` (normalised units: 0 is the channel mean) where they
+    are model inputs, and masked where they are targets of the loss; the lines say how many.
+
+    Parameters
+    ----------
+    stats : NormalizationStats
+        Computed by :func:`compute_stats` (``meta`` holds the counts; statistics read from an
+        older file without them give no lines).
+    fill_nan : float
+        ``data.fill_nan``, named in the lines.
+
+    Returns
+    -------
+    list of str
+        E.g. ``"filled 1,024 NaN/inf input cells (3.12 %) in channel precip of the train split
+        2019-03-01 .. 2019-03-02 with data.fill_nan 0 (the channel mean); as targets they are
+        masked, never scored"``; empty when every cell is finite.
+    """
+    counts = stats.meta.get("nonfinite_cells")
+    cells = int(stats.meta.get("cells") or 0)
+    if not counts or cells <= 0 or len(counts) != len(stats.channels):
+        return []
+    period = f"{stats.meta.get('time_start', '?')[:19]} .. {stats.meta.get('time_end', '?')[:19]}"
+    fill = f"{fill_nan:g}" + (" (the channel mean)" if fill_nan == 0 else " (normalised)")
+    return [
+        f"filled {int(n):,} NaN/inf input cells ({100.0 * n / cells:.2f} %) in channel {name} of "
+        f"the train split {period} with data.fill_nan {fill}; as targets they are masked, "
+        "never scored"
+        for name, n in zip(stats.channels, counts, strict=True)
+        if n
+    ]
 
 
 def compute_or_load_stats(
@@ -279,6 +358,7 @@ def compute_or_load_stats(
     cache_path: str | Path | None,
     client=None,
     climatology: bool = False,
+    diurnal: bool = False,
     *,
     reuse: Sequence[str | Path] = (),
     write: bool = True,
@@ -288,8 +368,9 @@ def compute_or_load_stats(
 
     Parameters
     ----------
-    ds, channels, time_slice, client, climatology
-        As in :func:`compute_stats`.
+    ds, channels, time_slice, client, climatology, diurnal
+        As in :func:`compute_stats`. A ``reuse`` file without the diurnal mean gets it computed
+        (over ``time_slice``) and added in memory.
     cache_path : str or Path, optional
         JSON file, typically ``RUN_DIR/normalization.json``; reused only when its channels, period
         and climatology match, else recomputed and overwritten.
@@ -322,6 +403,10 @@ def compute_or_load_stats(
                     f"{source}: statistics in {reuse_path} are for channels {list(stats.channels)}, "
                     f"not data.channels {list(channels)}"
                 )
+            if diurnal and stats.diurnal is None:
+                stats.diurnal = compute_stats(
+                    ds, channels, time_slice, client, diurnal=True
+                ).diurnal
             return stats
     path = None if cache_path is None else Path(cache_path)
     if path is not None and path.is_file():
@@ -337,9 +422,12 @@ def compute_or_load_stats(
             and meta.get("time_end") == str(times[-1])
             and meta.get("n_times") == int(times.size)
             and (cached.climatology is not None or not climatology)
+            and (cached.diurnal is not None or not diurnal)
         ):
             return cached
-    stats = compute_stats(ds, channels, time_slice, client=client, climatology=climatology)
+    stats = compute_stats(
+        ds, channels, time_slice, client=client, climatology=climatology, diurnal=diurnal
+    )
     if write:
         for target in [*map(Path, reuse), *([path] if path is not None else [])]:
             stats.save(target)

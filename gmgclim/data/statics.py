@@ -9,7 +9,13 @@ Names (``data.statics`` in a recipe):
     shipped with gmgclim (no download): each cell is sampled at 4 x 4 points spread over the cell
     (cell size from the grid spacing) and the share that falls on land is kept.
 
-All values are already of order one, so statics are not normalised.
+All values are already of order one, so these statics are not normalised.
+
+Any other name is a 2-D field the task's catalog entry declares under ``statics:`` (orography, land
+cover; read by :mod:`gmgclim.data.catalog_statics`). It is put on the model's grid by the entry's
+and the task's grid operations, then standardised to mean 0 and standard deviation 1 over its
+finite cells of that grid (:func:`standardise`), NaN cells set to 0, so that metres of orography
+and class numbers of land cover reach the model as inputs of order one like the rest.
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmgclim.errors import DataError
 
-__all__ = ["STATICS", "land_fraction", "static_fields"]
+if TYPE_CHECKING:
+    from gmgclim.data.catalog_entry import CatalogEntry
+
+__all__ = ["STATICS", "check_static_names", "land_fraction", "standardise", "static_fields"]
 
 _SUBSAMPLES = 4
 
@@ -117,20 +127,83 @@ STATICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def check_static_names(names: Sequence[str], where: str = "data.statics") -> None:
-    """Raise a DataError naming ``where`` and the known names if a name is unknown."""
-    unknown = [n for n in names if n not in STATICS]
-    if unknown:
-        raise DataError(f"{where}: unknown statics {unknown}; known: {sorted(STATICS)}")
-
-
-def static_fields(names: Sequence[str], latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
-    """The named statics on a grid.
+def check_static_names(
+    names: Sequence[str], where: str = "data.statics", entry: CatalogEntry | str | None = None
+) -> None:
+    """Raise a DataError if a name is neither built-in nor declared by the task's catalog entry.
 
     Parameters
     ----------
     names : sequence of str
-        Keys of :data:`STATICS`, in channel order.
+        ``data.statics`` of a recipe or task.
+    where : str
+        Named at the start of the message.
+    entry : CatalogEntry or str, optional
+        The task's entry (or its name, looked up in the catalogs only when a name is not
+        built-in; an entry the catalogs lack is left to the reader to name): its ``statics:``
+        are accepted too.
+
+    Raises
+    ------
+    DataError
+        One line listing the unknown names, the built-in names and the entry's statics.
+    """
+    unknown = [n for n in names if n not in STATICS]
+    if not unknown:
+        return
+    if isinstance(entry, str) and entry:
+        from gmgclim.data.catalog import load_catalogs
+
+        entries = load_catalogs()
+        if entry not in entries:
+            # checked when the statics are read (a stored task is scored without its catalog)
+            return
+        entry = entries[entry]
+    declared = () if entry is None or isinstance(entry, str) else entry.static_names
+    unknown = [n for n in unknown if n not in declared]
+    if unknown:
+        from_entry = (
+            ""
+            if entry is None or isinstance(entry, str)
+            else f"; catalog entry {entry.name!r} ({entry.catalog_file}) declares "
+            f"{list(declared) or 'none'}"
+        )
+        raise DataError(
+            f"{where}: unknown statics {unknown}; known: {sorted(STATICS)} (built-in)" + from_entry
+        )
+
+
+def standardise(values: np.ndarray) -> np.ndarray:
+    """A field scaled to mean 0 and standard deviation 1 over its finite cells; NaN/inf -> 0.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape (H, W)
+        Physical values (any units).
+
+    Returns
+    -------
+    np.ndarray
+        (H, W) float32, dimensionless. A constant field (or one without finite cells) is all 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, dtype=np.float32)
+    mean = values[finite].mean()
+    std = values[finite].std()
+    scaled = (values - mean) / std if std > 0 else values - mean
+    return np.where(finite, scaled, 0.0).astype(np.float32)
+
+
+def static_fields(names: Sequence[str], latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
+    """The named built-in statics on a grid.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Keys of :data:`STATICS`, in channel order (an entry's statics are read by
+        :func:`gmgclim.data.catalog_statics.task_static_fields`).
     latitude, longitude : np.ndarray, shape (H, W)
         Degrees of every cell.
 

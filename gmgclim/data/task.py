@@ -23,8 +23,10 @@ forcings, statics
 crop
     (h, w) of the random training crops, or None (provenance; forecasts use the whole grid).
 residual, transform
-    Target baseline (``"none"``, ``"persistence"`` or ``"extrapolation"``) and target transform name (``"none"``,
-    ``"log1p"`` ...): what the network predicts relative to, and in which space.
+    Target baseline (``"none"``, ``"persistence"``, ``"daily_persistence"``, ``"diurnal"``:
+    persistence plus the train split's mean diurnal change, :mod:`gmgclim.data.diurnal`, or
+    ``"extrapolation"``) and target transform name (``"none"``, ``"log1p"`` ...): what the network
+    predicts relative to, and in which space.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ import numpy as np
 from gmgclim.config import parse_step
 from gmgclim.errors import DataError
 
-__all__ = ["GridSpec", "Task", "open_task_data"]
+__all__ = ["RESIDUALS", "GridSpec", "Task", "open_task_data"]
+
+#: What a model's forecast frames are the change from (``data.residual``).
+RESIDUALS = ("none", "persistence", "daily_persistence", "diurnal", "extrapolation")
 
 
 @dataclass(frozen=True)
@@ -161,13 +166,16 @@ class Task:
         from gmgclim.data.transforms import check_transform
 
         check_forcing_names(self.forcings)
-        check_static_names(self.statics)
+        check_static_names(self.statics, entry=self.entry)
         check_transform(self.transform)
-        if self.residual not in ("none", "persistence", "extrapolation"):
-            raise DataError(
-                "data.residual must be 'none', 'persistence' or 'extrapolation', got "
-                f"{self.residual!r}"
-            )
+        if self.residual not in RESIDUALS:
+            raise DataError(f"data.residual must be one of {RESIDUALS}, got {self.residual!r}")
+        if self.residual == "daily_persistence":
+            self._check_daily_lag()
+        if self.residual == "diurnal":
+            from gmgclim.data.diurnal import check_diurnal_step
+
+            check_diurnal_step(parse_step(self.step, "task step"), self.step)
         if self.crop is not None:
             object.__setattr__(self, "crop", (int(self.crop[0]), int(self.crop[1])))
 
@@ -187,6 +195,25 @@ class Task:
     def is_latlon(self) -> bool:
         """True on a latitude/longitude grid (latitude weights apply)."""
         return self.spatial_dims == ("latitude", "longitude")
+
+    def _check_daily_lag(self) -> None:
+        day, step = np.timedelta64(1, "D"), parse_step(self.step)
+        if day % step or day // step > self.input_steps:
+            raise DataError(
+                f"data.residual: daily_persistence needs a step that divides one day and "
+                f"input_steps covering a day; got step {self.step} and {self.input_steps} input "
+                "steps",
+                hint=f"use input_steps >= {day // step} or residual: persistence"
+                if not day % step
+                else "use residual: persistence",
+            )
+
+    @property
+    def residual_lag(self) -> int:
+        """Frames between a forecast frame and its residual reference (1: persistence)."""
+        if self.residual == "daily_persistence":
+            return int(np.timedelta64(1, "D") // parse_step(self.step))
+        return 1
 
     @property
     def context_channels(self) -> int:

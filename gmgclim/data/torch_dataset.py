@@ -8,6 +8,12 @@ DataLoader worker process after fork/spawn, so the dataset is safe with ``num_wo
 dask's synchronous scheduler (no nested thread pools), but dask costs tens of milliseconds per
 window; for fast training write the data once with :func:`gmgclim.data.gridded.prepare_zarr` and open
 the store without dask (``open_zarr(path, chunks=None)``): each window is then a ~1 ms zarr read.
+
+NaN/inf policy, the same for every channel: a non-finite (NaN or +-inf) cell is no data. As a model
+input it is filled with ``fill_nan`` (normalised units, 0 = the channel mean; counted per channel by
+:func:`gmgclim.data.normalization.filled_input_lines`); as a target it is masked (``mask`` False,
+left out of the loss and of validation scores) and never scored as the fill value, which it holds
+only so that teacher forcing can feed it to the model.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dask.base import is_dask_collection
 
 from gmgclim.data.channels import channel_field, select_channels
 from gmgclim.data.context import ContextFields
+from gmgclim.data.diurnal import diurnal_change
 from gmgclim.data.normalization import NormalizationStats
 from gmgclim.data.transforms import check_transform
 from gmgclim.data.transforms import forward as transform_forward
@@ -56,9 +63,10 @@ class WindowDataset(torch.utils.data.Dataset):
     stats : NormalizationStats
         Per-channel mean/std (channels must match ``channels``).
     fill_nan : float
-        Value put where data are NaN, after normalisation (0 = the channel mean).
+        Value put where data are NaN or +-inf, after normalisation (0 = the channel mean).
     return_mask : bool
-        Also return ``mask`` (T_out, C, H, W) bool, True where the target is valid (radar coverage).
+        Also return ``mask`` (T_out, C, H, W) and ``input_mask`` (T_in, C, H, W), bool, True where
+        the target / input is finite (radar coverage); losses leave the other cells out.
     context : ContextFields, optional
         Forcings and statics of the grid; adds ``context`` (T_in + T_out, K, H, W) to each sample.
     transform : str
@@ -70,11 +78,13 @@ class WindowDataset(torch.utils.data.Dataset):
         reproducible, whatever the number of loader workers.
     seed : int
         Seed of the crop positions.
-    baseline : {"none", "extrapolation"}
+    baseline : {"none", "extrapolation", "diurnal"}
         Adds ``baseline`` (T_out, C, H, W), normalised: the optical-flow extrapolation of each
         window's inputs (:func:`gmgclim.data.advection.advected_baseline`, computed once per window
         on the whole grid and kept, then cropped like the sample) for models that learn the
-        correction to advection.
+        correction to advection; or (``diurnal``) the last input frame plus the climatological
+        diurnal change of each lead (:func:`gmgclim.data.diurnal.diurnal_change`, from
+        ``stats.diurnal``, which must be of this grid).
     precipitation : sequence of bool, optional
         Per channel: a rate or amount (moved to decibels for the motion). Default: channels whose
         canonical variable names precipitation.
@@ -83,7 +93,8 @@ class WindowDataset(torch.utils.data.Dataset):
     -----
     ``__getitem__(i)`` returns a dict: ``inputs`` (T_in, C, H, W) float32 normalised, ``targets``
     (T_out, C, H, W) float32 normalised, ``init_time`` int64 nanoseconds since 1970-01-01, with
-    ``return_mask`` ``mask`` (T_out, C, H, W) bool, and with ``context`` the known inputs
+    ``return_mask`` ``mask`` (T_out, C, H, W) and ``input_mask`` (T_in, C, H, W) bool, and with
+    ``context`` the known inputs
     ``context`` (T_in + T_out, K, H, W) float32; with ``crop`` the grid ``rows`` (h,) int64 of
     the crop (for latitude weights).
     """
@@ -120,8 +131,10 @@ class WindowDataset(torch.utils.data.Dataset):
         self.transform = transform
         self.seed = int(seed)
         self.epoch = 0
-        if baseline not in ("none", "extrapolation"):
-            raise ValueError(f"baseline must be 'none' or 'extrapolation', got {baseline!r}")
+        if baseline not in ("none", "extrapolation", "diurnal"):
+            raise ValueError(
+                f"baseline must be 'none', 'extrapolation' or 'diurnal', got {baseline!r}"
+            )
         self.baseline = baseline
         if precipitation is None:
             from gmgclim.data.channels import is_precipitation_channel
@@ -138,6 +151,12 @@ class WindowDataset(torch.utils.data.Dataset):
         self._mean = stats.mean[None, :, None, None]
         self._inv_std = (1.0 / stats.std)[None, :, None, None]
         self.crop = None if crop is None else (int(crop[0]), int(crop[1]))
+        grid = tuple(self._fields[0].shape[1:])
+        if baseline == "diurnal" and (stats.diurnal is None or stats.diurnal.shape[2:] != grid):
+            raise ValueError(
+                f"baseline 'diurnal' needs statistics with the diurnal mean (24, C, *{grid}) of "
+                f"this grid, got {None if stats.diurnal is None else stats.diurnal.shape}"
+            )
         if self.crop is not None:
             height, width = self._fields[0].shape[1:]
             if self.crop[0] > height or self.crop[1] > width or min(self.crop) < 1:
@@ -211,9 +230,11 @@ class WindowDataset(torch.utils.data.Dataset):
         raw = self.read(positions, window)
         if self.transform != "none":
             raw = transform_forward(self.transform, raw)
-        valid = ~np.isnan(raw)
+        valid = np.isfinite(raw)  # +-inf is no data, like NaN
         values = ((raw - self._mean) * self._inv_std).astype(np.float32)
         if not valid.all():
+            # inputs (and targets fed back by teacher forcing) get the fill; the mask keeps the
+            # loss and validation away from filled targets
             values[~valid] = self.fill_nan
         out = {
             "inputs": torch.from_numpy(np.ascontiguousarray(values[:t_in])),
@@ -224,7 +245,17 @@ class WindowDataset(torch.utils.data.Dataset):
         }
         if self.return_mask:
             out["mask"] = torch.from_numpy(np.ascontiguousarray(valid[t_in:]))
-        if self.baseline != "none":
+            out["input_mask"] = torch.from_numpy(np.ascontiguousarray(valid[:t_in]))
+        if self.baseline == "diurnal":
+            assert self.stats.diurnal is not None  # checked in __init__
+            change = diurnal_change(
+                self.stats.diurnal[(slice(None), slice(None), *window)],
+                self.stats.std,
+                self.windows.init_times[i : i + 1],
+                self.windows.times[self.windows.target_index[i]] - self.windows.init_times[i],
+            )[0]
+            out["baseline"] = torch.from_numpy(values[t_in - 1] + change)
+        elif self.baseline != "none":
             base = self.baseline_frames(i)[(slice(None), slice(None), *window)]
             if self.transform != "none":
                 base = transform_forward(self.transform, base)

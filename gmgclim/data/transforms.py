@@ -68,7 +68,11 @@ def check_transform(name: str, where: str = "data.transform") -> None:
 
 
 def forward(name: str, values):
-    """Apply transform ``name`` (NaN stays NaN); numpy arrays or xarray objects."""
+    """Apply transform ``name``; numpy arrays or xarray objects.
+
+    NaN stays NaN and +-inf becomes NaN (no data, not a heavy or a zero rain rate), so both are
+    filled as inputs and masked as targets alike.
+    """
     check_transform(name)
     if name == "none":
         return values
@@ -76,9 +80,11 @@ def forward(name: str, values):
         import xarray as xr
 
         out = xr.apply_ufunc(TRANSFORMS[name][0], values, dask="allowed", keep_attrs=True)
-        return out.where(values.notnull())
+        return out.where(np.isfinite(values))
     arr = np.asarray(values)
-    return np.where(np.isnan(arr), np.nan, TRANSFORMS[name][0](arr)).astype(arr.dtype)
+    with np.errstate(invalid="ignore"):
+        out = TRANSFORMS[name][0](arr)
+    return np.where(np.isfinite(arr), out, np.nan).astype(arr.dtype)
 
 
 def inverse(name: str, values: np.ndarray) -> np.ndarray:

@@ -347,6 +347,7 @@ def download_weatherbench1(
     resolution: str = "5.625",
     timeout: float = 10.0,
     url_template: str = WEATHERBENCH1_URL,
+    progress: bool = False,
 ) -> list[Path]:
     """Download a WeatherBench 1 variable from the public TUM server and unpack the wanted years.
 
@@ -369,6 +370,8 @@ def download_weatherbench1(
         Seconds before a connection attempt is abandoned.
     url_template : str
         URL with ``{variable}`` and ``{resolution}`` fields.
+    progress : bool
+        Show a progress bar over the downloaded bytes.
 
     Returns
     -------
@@ -382,6 +385,8 @@ def download_weatherbench1(
     """
     import zipfile
 
+    from gmgclim.progress import ByteProgress
+
     to = Path(to).expanduser()
     url = url_template.format(variable=variable, resolution=resolution)
     archive = to / f"{variable}_{resolution}deg.zip"
@@ -389,8 +394,11 @@ def download_weatherbench1(
     partial = archive.with_suffix(".zip.part")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
+            size = int(response.headers.get("Content-Length") or 0) or None
+            with ByteProgress(archive.name, size, progress) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    bar.advance(len(chunk))
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise DataError(

@@ -25,6 +25,8 @@ __all__ = [
     "Split",
     "WindowIndex",
     "build_windows",
+    "check_step",
+    "data_step",
     "split_times",
     "weatherbench_splits",
 ]
@@ -139,6 +141,69 @@ class WindowIndex:
             self.times,
             self.step,
         )
+
+
+def data_step(times: np.ndarray) -> np.timedelta64 | None:
+    """The data's own step: the greatest common divisor of its time differences.
+
+    Parameters
+    ----------
+    times : (N,) datetime64 array
+        Increasing time axis (gaps allowed: 1 h data with a missing hour still has step 1 h).
+
+    Returns
+    -------
+    np.timedelta64 or None
+        In nanoseconds; None for fewer than two distinct times.
+    """
+    diffs = np.diff(np.asarray(times, dtype="datetime64[ns]").astype(np.int64))
+    diffs = np.abs(diffs[diffs != 0])
+    if diffs.size == 0:
+        return None
+    return np.timedelta64(int(np.gcd.reduce(diffs)), "ns")
+
+
+def _step_label(step: np.timedelta64) -> str:
+    """``"1h"``, ``"30min"``, ``"90s"``: a step as a recipe writes it."""
+    seconds = pd.Timedelta(step).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return str(pd.Timedelta(step))
+
+
+def check_step(times: np.ndarray, step, what: str = "step", source: str = "the data") -> None:
+    """Raise unless ``step`` is a multiple of the data's own step (:func:`data_step`).
+
+    Parameters
+    ----------
+    times : (N,) datetime64 array
+        The data's time axis.
+    step : timedelta64 or str
+        The frame step asked for (``"30min"``, ``np.timedelta64(1, "h")``).
+    what : str
+        Where the step came from, for the message (``"data.step"``, ``"--step"``).
+    source : str
+        The data, for the message (a catalog entry or file).
+
+    Raises
+    ------
+    DataError
+        One line naming ``what``, the step, ``source`` and the data's own step.
+    """
+    from gmgclim.errors import DataError
+
+    own = data_step(times)
+    step_ns = parse_step(step)
+    if own is None or int(step_ns.astype(np.int64)) % int(own.astype(np.int64)) == 0:
+        return
+    own_text, step_text = _step_label(own), _step_label(step_ns)
+    relation = "finer than" if step_ns < own else "not a multiple of"
+    raise DataError(
+        f"{what} {step_text} is {relation} the data's own step {own_text} ({source}); "
+        f"expected a multiple of {own_text}",
+        hint=f"set the step to {own_text} or a multiple of it; a finer step needs finer data",
+    )
 
 
 def build_windows(

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gmgclim.config import parse_step
 from gmgclim.conventions import FORECAST_DIMS
 from gmgclim.data.catalog import open_entry
 from gmgclim.data.grid import apply_grid
+from gmgclim.data.task import GridSpec
 from gmgclim.data.windows import build_windows
 from gmgclim.errors import GmgclimError
 from gmgclim.evaluation.forecast_store import ForecastStore
@@ -156,6 +158,8 @@ def write_extrapolation_nowcast(
     batch_size: int = 8,
     resume: bool = True,
     progress: bool = True,
+    grid: Any = None,
+    step: Any = None,
 ) -> Any:
     """Write the extrapolation nowcast of a catalog entry to a resumable zarr store.
 
@@ -169,21 +173,30 @@ def write_extrapolation_nowcast(
         Init times; by default every time with ``input_steps`` frames before it and
         ``lead_steps`` after it.
     lead_steps, input_steps : int
-        Lead times (frames of the entry's median time step) and frames for the motion field.
+        Lead times and frames for the motion field, in frames of ``step``.
     batch_size : int
         Init times per write.
     resume, progress : bool
         As in :func:`gmgclim.inference.write_extrapolation_zarr`.
+    grid : GridSpec or dict, optional
+        Crop and coarsen the entry first (``GridSpec.parse("y=0:256,x=0:256", "y=2,x=2")``);
+        None: its native grid.
+    step : str or timedelta, optional
+        Frame step (``"10min"`` on 5-minute data uses every other frame); None: the entry's
+        median time step.
 
     Returns
     -------
     ForecastWriteReport
         ``store``, ``n_init_times``, ``n_written`` ...
     """
-    # the entry's native grid, longitudes as open_truth gives them (apply_grid without operations)
-    truth = apply_grid(open_entry(entry), None)
+    # the entry's native grid unless cropped or coarsened, longitudes as open_truth gives them
+    truth = apply_grid(open_entry(entry), grid)
     times = truth[INIT_DIM].values
-    step = np.timedelta64(int(np.median(np.diff(times).astype(np.int64))), "ns")
+    if step is None:
+        step = np.timedelta64(int(np.median(np.diff(times).astype(np.int64))), "ns")
+    else:
+        step = parse_step(step, "--step")
     if init_times is None:
         init_times = build_windows(times, input_steps, lead_steps, step).init_times
     leads = np.arange(1, lead_steps + 1) * step
@@ -193,7 +206,15 @@ def write_extrapolation_nowcast(
         init_times,
         leads,
         input_steps=input_steps,
+        step=step,
         batch_size=batch_size,
         resume=resume,
         progress=progress,
+        source={"entry": entry, "grid": None if grid is None else _grid_dict(grid)},
     )
+
+
+def _grid_dict(grid: Any) -> dict[str, Any] | None:
+    """The recipe form of a grid (``GridSpec`` or dict); None when it does nothing."""
+    spec = grid if isinstance(grid, GridSpec) else GridSpec.from_dict(grid)
+    return spec.to_dict() if spec != GridSpec() else None

@@ -19,7 +19,7 @@ import xarray as xr
 
 from gmgclim.conventions import FORECAST_DIMS
 from gmgclim.data.task import Task
-from gmgclim.errors import GmgclimError
+from gmgclim.errors import DataError, GmgclimError
 
 __all__ = ["ForecastStore", "forecast_variables", "open_forecast_store", "task_from_attrs"]
 
@@ -133,6 +133,37 @@ def task_from_attrs(
     return Task.from_dict({k: v for k, v in values.items() if k in _TASK_FIELDS}, source=source)
 
 
+def _open_zarr(path: str) -> xr.Dataset:
+    """The store lazily, checked to have the forecast dims and a variable on them.
+
+    Raises
+    ------
+    DataError
+        One line naming the store and the dims or variables it lacks.
+    """
+    try:
+        fc = xr.open_zarr(path, decode_timedelta=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"{path}: cannot open as a zarr forecast store ({type(exc).__name__}: {exc})",
+            hint="pass a store written by gmgclim forecast",
+        ) from None
+    missing = [d for d in (INIT_DIM, LEAD_DIM) if d not in fc.dims]
+    if missing:
+        raise DataError(
+            f"{path}: a forecast store needs dims {INIT_DIM!r} (init time) and {LEAD_DIM!r} "
+            f"(lead time); it lacks {missing} (dims {sorted(map(str, fc.dims))})",
+            hint="pass a store written by gmgclim forecast (WeatherBench-2 layout)",
+        )
+    if not forecast_variables(fc):
+        raise DataError(
+            f"{path}: no variable has both dims {INIT_DIM!r} and {LEAD_DIM!r}; "
+            f"variables {sorted(map(str, fc.data_vars))}",
+            hint="pass a store written by gmgclim forecast (WeatherBench-2 layout)",
+        )
+    return fc
+
+
 def open_forecast_store(path: str | Path) -> ForecastStore:
     """Open a forecast zarr store with only its written init times.
 
@@ -151,11 +182,13 @@ def open_forecast_store(path: str | Path) -> ForecastStore:
         No store at a local ``path``.
     GmgclimError
         No init time is written yet.
+    DataError
+        Not a zarr store, or one without the forecast dims (one line naming the store).
     """
     path = str(path)
     if not Path(path).exists() and "://" not in path:
         raise FileNotFoundError(f"forecast store {path} does not exist")
-    fc = xr.open_zarr(path, decode_timedelta=True)
+    fc = _open_zarr(path)
     n_in_store = int(fc.sizes[INIT_DIM])
     if WRITTEN_COORD in fc.coords:
         written = fc[WRITTEN_COORD].values.astype(bool)

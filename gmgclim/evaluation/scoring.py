@@ -189,7 +189,7 @@ def score_store(
         convention=convention,
         thresholds=thresholds,
         scales=list(scales) if scales else None,
-        skipna=radar,
+        skipna=True,  # NaN-aware everywhere: missing cells are skipped and counted
     )
     extra = {}
     if "extrapolation" in names:
@@ -206,7 +206,47 @@ def score_store(
         **options,
     )
     scores.attrs.update(forecast=store.path, truth=str(truth or ""), baselines=",".join(names))
+    notes += missing_cell_notes(scores)
     return StoreScores(scores=scores, table=scores_to_table(scores), notes=notes)
+
+
+#: Share of the truth's cells a forecast may miss (NaN/inf) before the note becomes a warning.
+MISSING_WARNING_SHARE = 0.01
+
+
+def missing_cell_notes(scores: xr.Dataset) -> list[str]:
+    """One line per model and variable whose forecast skipped cells where the truth has values.
+
+    Parameters
+    ----------
+    scores : xr.Dataset
+        From ``score_with_baselines`` (``<var>_n_cells`` variables, dims ([model], cells, lead)).
+
+    Returns
+    -------
+    list of str
+        Starting ``"warning: "`` above :data:`MISSING_WARNING_SHARE` of the truth's cells (the
+        CLI prints the others as notes); nothing for complete forecasts.
+    """
+    lines = []
+    for da in scores.data_vars.values():
+        if da.attrs.get("score_kind") != "n_cells":
+            continue
+        totals = da.sum(LEAD_DIM)
+        models = totals["model"].values.tolist() if "model" in totals.dims else [None]
+        for model in models:
+            pick = totals if model is None else totals.sel(model=model)
+            missing, cells = int(pick.sel(cells="missing")), int(pick.sel(cells="truth"))
+            if missing == 0:
+                continue
+            share = missing / max(cells, 1)
+            kind = "warning: " if share > MISSING_WARNING_SHARE else ""
+            who = f"{model} " if model is not None else ""
+            lines.append(
+                f"{kind}{who}{da.attrs['variable']}: {missing:,} of {cells:,} cells with a "
+                f"truth value ({share:.2%}) are NaN/inf in the forecast; the scores skip them"
+            )
+    return lines
 
 
 def select_times(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,8 @@ def open_truth(
     """Open the truth of a forecast store, lazily, on the forecast's grid.
 
     The store's task (channels, regrid, crop, coarsen) is applied as in training, so the truth's
-    grid and cell order are the forecast's. Without a task (extrapolation nowcasts are on the
-    entry's native grid) the entry is opened as it is.
+    grid and cell order are the forecast's. Without a task (extrapolation nowcasts) the entry is
+    opened with the grid operations the store records (``forecast_grid``), else as it is.
 
     Parameters
     ----------
@@ -69,18 +70,37 @@ def open_truth(
     ------
     GmgclimError
         Neither ``entry`` nor the store names the data.
+    DataError
+        The truth lacks a forecast variable (one line naming the store, the entry and both lists).
     """
     time = truth_period(store.forecast) if time is None else time
     task = store.task
-    entry = entry or (task.entry if task is not None else None)
+    attrs = store.forecast.attrs
+    entry = entry or (task.entry if task is not None else attrs.get("forecast_entry"))
     if not entry:
         raise GmgclimError(
-            "the forecast does not say which data it forecast", hint="pass --truth CATALOG_ENTRY"
+            f"{store.path}: the forecast does not say which data it forecast",
+            hint="pass --truth CATALOG_ENTRY",
         )
     if task is None:
-        # the entry's native grid, with longitudes as every gmgclim store has them
-        return apply_grid(open_entry(entry, time=time), None)
-    return open_task_data(task.replace(entry=entry), time=time)
+        # the recorded grid (or the native one), with longitudes as every gmgclim store has them
+        grid = json.loads(attrs.get("forecast_grid") or "null")
+        truth = apply_grid(open_entry(entry, time=time), grid)
+    else:
+        truth = open_task_data(task.replace(entry=entry), time=time)
+    _check_variables(store, truth, entry)
+    return truth
+
+
+def _check_variables(store: ForecastStore, truth: xr.Dataset, entry: str) -> None:
+    """Raise a one-line DataError when the truth lacks one of the store's forecast variables."""
+    missing = [v for v in store.variables if v not in truth.data_vars]
+    if missing:
+        raise DataError(
+            f"{store.path}: forecast variables {missing} are not in the truth {entry!r}, which "
+            f"has {sorted(map(str, truth.data_vars))}",
+            hint="pass the catalog entry the forecast was made from with --truth",
+        )
 
 
 def truth_like(store: ForecastStore, entry: str | None = None) -> tuple[xr.Dataset, int]:
@@ -110,12 +130,7 @@ def truth_like(store: ForecastStore, entry: str | None = None) -> tuple[xr.Datas
 
     fc = store.forecast
     truth = open_truth(store, entry)
-    variables = store.variables
-    missing = [v for v in variables if v not in truth.data_vars]
-    if missing:
-        raise DataError(
-            f"the truth has no variables {missing}; it has {sorted(map(str, truth.data_vars))}"
-        )
+    variables = store.variables  # open_truth checked that the truth has them all
     mappings = {
         str(fc[v].attrs["grid_mapping"])
         for v in variables
@@ -170,7 +185,7 @@ def write_truth_like(
     time_chunk : int
         Time steps per zarr chunk.
     progress : bool
-        A dask progress bar.
+        A progress bar over the dask tasks of the write.
 
     Returns
     -------

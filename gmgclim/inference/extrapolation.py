@@ -13,6 +13,8 @@ pixels advected from outside the domain or from no-data are NaN in the forecast.
 
 The result has the layout of :func:`gmgclim.inference.forecast`: dims ``time`` (init),
 ``prediction_timedelta``, spatial dims, float32, the truth's spatial coordinates and grid mapping.
+A store written from a catalog entry records the entry (``forecast_entry``) and the grid
+operations applied to it (``forecast_grid``, JSON), so its truth is opened on the same grid.
 :func:`extrapolation_forecast` has the signature of the baselines in :mod:`gmgclim.metrics`
 (``truth, init_times, lead_times``), so ``gmgclim score --baselines extrapolation`` uses it as is.
 """
@@ -96,6 +98,7 @@ class _Layout:
         variables: Sequence[str] | None,
         step: Any,
         missing: str,
+        source: dict[str, Any] | None = None,
     ):
         if input_steps < 2:
             raise ValueError(f"input_steps must be >= 2 for a motion field, got {input_steps}")
@@ -133,6 +136,8 @@ class _Layout:
             )
         self.input_index = index
         self.input_steps = input_steps
+        # where the truth came from: {"entry": ..., "grid": GridSpec.to_dict()} (stores only)
+        self.source = dict(source or {})
         var0 = self.truth[self.variables[0]]
         self.spatial_dims = tuple(d for d in var0.dims if d != INIT_DIM)
         self.spatial_shape = tuple(var0.sizes[d] for d in self.spatial_dims)
@@ -193,6 +198,10 @@ class _Layout:
             "forecast_source_checkpoint": "",
             "forecast_recipe": json.dumps({}),
         }
+        if self.source.get("entry"):
+            attrs["forecast_entry"] = str(self.source["entry"])
+        if self.source.get("grid"):
+            attrs["forecast_grid"] = json.dumps(self.source["grid"], sort_keys=True)
         return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
     def fingerprint(self, motion_method: str) -> str:
@@ -203,6 +212,7 @@ class _Layout:
                 "input_steps": self.input_steps,
                 "variables": self.variables,
                 "step": str(self.step),
+                "grid": self.source.get("grid"),
             },
             sort_keys=True,
         )
@@ -265,18 +275,21 @@ def write_extrapolation_zarr(
     batch_size: int = 4,
     resume: bool = True,
     progress: bool = True,
+    source: dict[str, Any] | None = None,
 ) -> ForecastWriteReport:
     """Stream extrapolation nowcasts into a zarr store, resumably (layout of ``forecast``).
 
     Parameters are those of :func:`extrapolation_forecast`, plus ``store``, ``batch_size``,
-    ``resume`` and ``progress`` as in :func:`gmgclim.inference.write_forecast_zarr`.
+    ``resume`` and ``progress`` as in :func:`gmgclim.inference.write_forecast_zarr`, and
+    ``source``: ``{"entry": NAME, "grid": GridSpec.to_dict()}`` when ``truth`` is a catalog entry
+    on a cropped or coarsened grid, recorded in the store so its truth is opened on that grid.
 
     Returns
     -------
     ForecastWriteReport
     """
     check_output_path(store, "forecast", "output", overwrite=not resume)
-    layout = _Layout(truth, init_times, lead_times, input_steps, variables, step, missing)
+    layout = _Layout(truth, init_times, lead_times, input_steps, variables, step, missing, source)
     n = len(layout.init_times)
     skeleton = layout.dataset(
         {

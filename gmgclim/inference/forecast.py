@@ -19,6 +19,7 @@ This module only orchestrates; the jobs live in their own modules:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -64,7 +65,11 @@ def _predict(
 ) -> dict[str, np.ndarray]:
     """The forecast variables of the init times at positions ``rows``, in physical units."""
     physical = forecaster.predict(
-        plan.read_inputs(rows), device, precision, plan.context_fields(rows)
+        plan.read_inputs(rows),
+        device,
+        precision,
+        plan.context_fields(rows),
+        init_times=plan.init_times[rows],
     )
     return plan.split_variables(physical)
 
@@ -186,9 +191,10 @@ def write_forecast_zarr(
         def compute_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
             return _predict(forecaster, plan, rows, device, precision)
 
-        return stream_to_zarr(
+        report = stream_to_zarr(
             template, encoding, store, compute_batch, batch_size, resume, progress, "forecast"
         )
+        return dataclasses.replace(report, notes=tuple(forecaster.filled_input_lines()))
     finally:
         if joined_here:
             cleanup_distributed()

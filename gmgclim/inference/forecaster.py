@@ -64,18 +64,24 @@ class Forecaster:
     fill_nan : float, optional
         Value (normalised units) that replaces NaN in inputs, as in training (default: the
         task's, else 0).
+    diurnal : array-like, shape (24, C, H, W), optional
+        Mean by UTC hour of day of the training split on the training grid, in the units of
+        ``mean``/``std`` (NaN at hours without data); required by ``residual: diurnal``
+        (:mod:`gmgclim.data.diurnal`).
 
     Attributes
     ----------
     task : Task
         The typed task; ``entry`` is ``""`` when no catalog entry is known.
     mean, std : np.ndarray, float64, shape (C,)
+    diurnal : np.ndarray, float64, shape (24, C, H, W), or None
     """
 
     model: torch.nn.Module
     task: Task
     mean: np.ndarray
     std: np.ndarray
+    diurnal: np.ndarray | None
     source: str
     recipe: dict
     model_name: str | None
@@ -96,6 +102,7 @@ class Forecaster:
         task: Task | Mapping[str, Any] | None = None,
         model_name: str | None = None,
         fill_nan: float | None = None,
+        diurnal: Any = None,
     ):
         self.model = model
         self.precision = "fp32"
@@ -122,6 +129,18 @@ class Forecaster:
             )
         if not np.all(np.isfinite(self.std)) or np.any(self.std <= 0):
             raise ValueError(f"normalisation std must be finite and > 0, got {self.std.tolist()}")
+        #: NaN/inf input cells filled with ``task.fill_nan`` so far, per channel, and cells read
+        self.filled_input_cells = np.zeros(n, dtype=np.int64)
+        self.input_cells_per_channel = 0
+        self.diurnal = None if diurnal is None else np.asarray(diurnal, dtype=np.float64)
+        if self.task.residual == "diurnal" and (
+            self.diurnal is None or self.diurnal.shape[:2] != (24, n)
+        ):
+            got = None if self.diurnal is None else self.diurnal.shape
+            raise ValueError(
+                f"{source}: data.residual: diurnal needs the training split's mean by hour of "
+                f"day, shape (24, {n}, H, W); got {got}"
+            )
 
     def for_data(self, entry: str | None = None, grid: Any = None, step: Any = None) -> Forecaster:
         """This model applied to other data: another entry, grid operations or frame step.
@@ -156,6 +175,16 @@ class Forecaster:
             changes["step"] = _step_text(step)
         if not changes:
             return self
+        moved = changes.get("entry", self.task.entry) != self.task.entry or (
+            changes.get("grid", self.task.grid) != self.task.grid
+        )
+        if moved and self.task.residual == "diurnal":
+            raise DataError(
+                f"model {self.display_name} of {self.source} has data.residual: diurnal, whose "
+                f"mean day per pixel belongs to its training data ({self.task.entry!r} on its "
+                "grid): it cannot forecast another entry or grid",
+                hint="forecast the training entry and grid, or train with residual: persistence",
+            )
         other = copy.copy(self)
         other.task = self.task.replace(**changes)
         return other
@@ -205,6 +234,7 @@ class Forecaster:
         device: str = "cpu",
         precision: str | None = None,
         context: np.ndarray | None = None,
+        init_times: np.ndarray | None = None,
     ) -> np.ndarray:
         """Forecast in physical units from physical inputs.
 
@@ -220,6 +250,8 @@ class Forecaster:
         context : np.ndarray, float32, shape (B, T_in + T_out, K, *spatial), optional
             Forcings and statics of every frame (:meth:`ForecastPlan.context_fields`); required
             when the task has any.
+        init_times : np.ndarray, datetime64, shape (B,), optional
+            Valid time of each window's last input frame; required by ``residual: diurnal``.
 
         Returns
         -------
@@ -233,7 +265,8 @@ class Forecaster:
         mean = self.mean.reshape(shape).astype(np.float32)
         std = self.std.reshape(shape).astype(np.float32)
         transform = self.task.transform
-        x = torch.from_numpy(self._normalise(inputs, mean, std)).to(device)
+        normalised = self._normalise(inputs, mean, std)
+        x = torch.from_numpy(normalised).to(device)
         dtype = PRECISIONS[self.precision if precision is None else precision]
         autocast = (
             torch.autocast(device_type=torch.device(device).type, dtype=dtype)
@@ -252,6 +285,9 @@ class Forecaster:
             )
         if self.task.residual == "extrapolation":
             kwargs["baseline"] = torch.from_numpy(self._baseline(inputs, mean, std)).to(device)
+        elif self.task.residual == "diurnal":
+            base = self._diurnal_baseline(normalised, init_times)
+            kwargs["baseline"] = torch.from_numpy(base).to(device)
         try:
             with torch.inference_mode(), autocast:
                 y = self.model(x, **kwargs)
@@ -274,9 +310,21 @@ class Forecaster:
         from gmgclim.data.transforms import forward as transform_forward
 
         normalised = (transform_forward(self.task.transform, physical) - mean) / std
-        return np.where(np.isfinite(normalised), normalised, np.float32(self.task.fill_nan)).astype(
-            np.float32
-        )
+        finite = np.isfinite(normalised)
+        other = tuple(a for a in range(finite.ndim) if a != 2)
+        self.filled_input_cells += (~finite).sum(axis=other)
+        self.input_cells_per_channel += finite[:, :, 0].size
+        return np.where(finite, normalised, np.float32(self.task.fill_nan)).astype(np.float32)
+
+    def filled_input_lines(self) -> list[str]:
+        """One line per channel whose inputs had NaN/inf cells filled so far (none: [])."""
+        total = max(self.input_cells_per_channel, 1)
+        return [
+            f"filled {int(n):,} NaN/inf input cells ({n / total:.2%}) in channel {channel} with "
+            f"data.fill_nan {self.task.fill_nan:g} (normalised units)"
+            for channel, n in zip(self.channels, self.filled_input_cells, strict=True)
+            if n
+        ]
 
     def _baseline(self, inputs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """Normalised optical-flow extrapolation of each input window, (B, T_out, C, *spatial)."""
@@ -288,6 +336,34 @@ class Forecaster:
             [advected_baseline(window, self.output_steps, precipitation) for window in inputs]
         )
         return self._normalise(physical, mean, std)
+
+    def _diurnal_baseline(
+        self, normalised: np.ndarray, init_times: np.ndarray | None
+    ) -> np.ndarray:
+        """Last normalised input plus the mean diurnal change of each lead, (B, T_out, C, H, W).
+
+        Raises
+        ------
+        DataError
+            The inputs are not on the grid of the diurnal mean (one line naming the option).
+        """
+        from gmgclim.data.diurnal import diurnal_change
+
+        if init_times is None:
+            raise ValueError(
+                f"model {self.display_name} has data.residual: diurnal: pass init_times (B,)"
+            )
+        assert self.diurnal is not None  # checked in __init__
+        grid, trained = tuple(normalised.shape[3:]), tuple(self.diurnal.shape[2:])
+        if grid != trained:
+            raise DataError(
+                f"model {self.display_name} of {self.source} has data.residual: diurnal, whose "
+                f"mean day per pixel is of its {' x '.join(map(str, trained))} training grid: it "
+                f"cannot forecast a {' x '.join(map(str, grid))} grid",
+                hint="forecast the training grid, or train with residual: persistence",
+            )
+        change = diurnal_change(self.diurnal, self.std, init_times, self.lead_times)
+        return (normalised[:, -1:] + change).astype(np.float32)
 
     @property
     def non_negative_channels(self) -> list[int]:
@@ -382,6 +458,11 @@ def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) 
         raise CheckpointError(
             f"checkpoint {source}: normalization lacks mean/std (has {sorted(norm)})"
         )
+    if task.get("residual") == "diurnal" and norm.get("diurnal") is None:
+        raise CheckpointError(
+            f"checkpoint {source}: task has data.residual: diurnal but its normalization lacks "
+            "the diurnal mean"
+        )
     stats_channels = norm.get("channels")
     if stats_channels is not None and list(stats_channels) != list(task["channels"]):
         raise CheckpointError(
@@ -396,6 +477,7 @@ def _forecaster_from_checkpoint(ckpt: Any, model: torch.nn.Module, source: str) 
         recipe=getattr(ckpt, "recipe", None) or {},
         task=task,
         model_name=getattr(ckpt, "model_name", None),
+        diurnal=norm.get("diurnal"),
     )
     forecaster.precision = _trained_precision(ckpt)
     return forecaster

@@ -331,6 +331,7 @@ def plan_forecast(
         complete input window.
     """
     from gmgclim.data.channels import select_channels
+    from gmgclim.data.windows import check_step
 
     ds = _open_dataset(dataset, forecaster)
     fields = select_channels(ds, list(forecaster.channels))
@@ -340,6 +341,11 @@ def plan_forecast(
     # the models are convolutional: any grid runs (a crop-trained model forecasts a whole
     # domain); what cannot (layer_norm) is refused by the model itself with the sizes named
     times = fields["time"].values.astype("datetime64[ns]")
+    entry = dataset if isinstance(dataset, str) else forecaster.entry
+    source = f"catalog entry {entry!r}" if entry else "the data"
+    check_step(
+        times, forecaster.step, "the forecast step (--step, or the model's data.step)", source
+    )
     inits, input_index = _select_windows(forecaster, times, init_times, split)
     variables, levels = _output_variables(forecaster.channels, ds)
 
@@ -372,5 +378,9 @@ def plan_forecast(
         spatial_coords=spatial_coords,
         extra_vars=extra_vars,
         attrs=_forecast_attrs(forecaster),
-        context=ContextFields.for_dataset(forecaster.task.forcings, forecaster.task.statics, ds),
+        # statics an entry declares are read from the entry the data came from, on its grid
+        context=ContextFields.for_task(
+            forecaster.task.replace(entry=dataset) if isinstance(dataset, str) else forecaster.task,
+            ds,
+        ),
     )

@@ -30,7 +30,6 @@ from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.data.gridded import STORE_ZARR_FORMAT
 from gmgclim.distributed import barrier, rank_and_world_size
 from gmgclim.errors import DataError
-from gmgclim.inference.progress import InitTimeProgress
 from gmgclim.outputs import (
     STORE_ATTR,
     check_output_path,
@@ -38,6 +37,7 @@ from gmgclim.outputs import (
     store_marker,
     temporary_name,
 )
+from gmgclim.progress import InitTimeProgress
 
 __all__ = [
     "FINGERPRINT_ATTR",
@@ -71,6 +71,8 @@ class ForecastWriteReport:
         Init times already written before this call (resumed).
     seconds : float
         Wall time of the forecast loop (excluding metadata creation).
+    notes : tuple of str
+        One-line notes for the user (e.g. how many NaN/inf input cells were filled).
     """
 
     store: str
@@ -78,6 +80,7 @@ class ForecastWriteReport:
     n_written: int
     n_skipped: int
     seconds: float
+    notes: tuple[str, ...] = ()
 
     @property
     def init_times_per_second(self) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Hashable, Sequence
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,16 @@ class AlignedPair:
     def difference(self) -> xr.DataArray | xr.Dataset:
         """``forecast - truth``, formed once for all the error metrics of a pair."""
         return self.forecast - self.truth
+
+    @functools.cached_property
+    def valid(self) -> xr.DataArray | xr.Dataset:
+        """bool: forecast and truth both finite (NaN and +-inf are missing values)."""
+        return cast("xr.DataArray | xr.Dataset", np.isfinite(self.difference))
+
+    @functools.cached_property
+    def filled_difference(self) -> xr.DataArray | xr.Dataset:
+        """``forecast - truth`` with 0 where either is missing (see :attr:`valid`)."""
+        return self.difference.where(self.valid, 0)
 
     @property
     def n_verified(self) -> xr.DataArray:

@@ -12,12 +12,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.errors import DataError
 from gmgclim.metrics.alignment import AlignedPair, lead_hours
 from gmgclim.metrics.categorical import fss_from_sums, fss_sums, score_contingency_table
+from gmgclim.metrics.observed_fractions import ObservedFractions
 from gmgclim.metrics.registry import METRIC_NAMES, Metric, resolve_metric
 from gmgclim.metrics.weights import WEIGHT_NAMES, cell_area_weights, latitude_bounds_of
 
@@ -65,6 +67,7 @@ class Accumulator:
     fss: xr.DataArray | None = None
     fss_attrs: dict = dataclasses.field(default_factory=dict)
     verified: list[xr.DataArray] = dataclasses.field(default_factory=list)
+    missing: list[xr.DataArray] = dataclasses.field(default_factory=list)
 
     def add(self, name: str, value, attrs_name: str):
         current = getattr(self, name)
@@ -81,9 +84,21 @@ def _det_weights(metric: Metric, spec: ScoreSpec):
     return weights
 
 
-def accumulate(acc: Accumulator, pair: AlignedPair, name: str, spec: ScoreSpec, clim) -> None:
-    """Add one block's statistics of one variable to ``acc``."""
+def accumulate(
+    acc: Accumulator,
+    pair: AlignedPair,
+    name: str,
+    spec: ScoreSpec,
+    clim,
+    observed: ObservedFractions | None = None,
+) -> None:
+    """Add one block's statistics of one variable to ``acc``.
+
+    ``observed`` caches the truth frames' FSS fractions of this variable across blocks and
+    candidates (see :mod:`gmgclim.metrics.observed_fractions`).
+    """
     acc.verified.append(pair.verified)
+    acc.missing.append(missing_cells(pair))
     for metric_name in spec.det:
         metric = resolve_metric(metric_name, spec.convention)
         assert metric.parts is not None
@@ -103,8 +118,21 @@ def accumulate(acc: Accumulator, pair: AlignedPair, name: str, spec: ScoreSpec, 
         table = score_contingency_table(pair, thr, spec.categorical_weights)
         acc.add("table", table, "table_attrs")
     if "fss" in kinds:
-        sums = fss_sums(pair, thr, spec.scales, spec.categorical_weights)
+        sums = fss_sums(pair, thr, spec.scales, spec.categorical_weights, observed=observed)
         acc.add("fss", sums, "fss_attrs")
+
+
+def missing_cells(pair: AlignedPair) -> xr.DataArray:
+    """Per lead time: cells with a finite truth where the forecast is NaN or +-inf, and cells
+    with a finite truth (dim ``cells``: missing, truth), summed over the pair's init times.
+
+    NaN-aware scores skip the missing cells; these counts say how many were skipped.
+    """
+    truth_ok = cast(xr.DataArray, np.isfinite(pair.truth))
+    missing = truth_ok & ~cast(xr.DataArray, np.isfinite(pair.forecast))
+    other = [d for d in pair.forecast.dims if d != LEAD_DIM]
+    counts = [missing.sum(other, dtype=np.int64), truth_ok.sum(other, dtype=np.int64)]
+    return xr.concat(counts, dim="cells").assign_coords(cells=["missing", "truth"])
 
 
 def _joined(pieces: list[dict]) -> dict:
@@ -179,6 +207,15 @@ def finish_variable(
     counts = n_verified.drop_vars([c for c in n_verified.coords if c != LEAD_DIM])
     counts.attrs = {"variable": name, "score_kind": "n_verified", "units": "1"}
     out[f"{name}_n_verified"] = counts
+    cells = sum(acc.missing[1:], acc.missing[0]).compute() if acc.missing else None
+    if cells is not None:
+        cells.attrs = {
+            "variable": name,
+            "score_kind": "n_cells",
+            "units": "1",
+            "long_name": "forecast cells skipped (NaN/inf where the truth is finite), truth cells",
+        }
+        out[f"{name}_n_cells"] = cells
     return out
 
 

@@ -14,6 +14,7 @@ ones: every truth frame is read once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import xarray as xr
@@ -101,3 +102,42 @@ def unverified_like(forecast: xr.DataArray) -> xr.DataArray:
 def lead_dim_of(obj: xr.Dataset | xr.DataArray) -> bool:
     """True when ``obj`` is already on (init, lead) times (a pre-aligned truth)."""
     return LEAD_DIM in obj.dims
+
+
+class CoveredBox:
+    """The smallest box of grid cells holding every finite truth value seen so far.
+
+    NaN-aware scores skip the cells where the truth is missing, so cutting the forecast and the
+    truth to this box changes no score (FSS windows outside it hold no valid pixel, as the zero
+    padding of a window sum assumes) while the work shrinks to the covered part of the grid: a
+    radar composite covers about a third of its rectangle. The box only grows, so the shapes of
+    consecutive blocks agree while the coverage does not change.
+
+    Parameters
+    ----------
+    dims : tuple of str
+        The two spatial dims.
+    """
+
+    def __init__(self, dims: tuple[str, str]):
+        self.dims = dims
+        self.box: dict[str, slice] | None = None
+
+    def update(self, truth: xr.Dataset) -> dict[str, slice] | None:
+        """Grow the box by the finite cells of ``truth`` (any variable and frame); the box."""
+        finite = None
+        for da in truth.data_vars.values():
+            if set(self.dims) <= set(da.dims):
+                other = [d for d in da.dims if d not in self.dims]
+                hit = cast(xr.DataArray, np.isfinite(da)).any(other).transpose(*self.dims).values
+                finite = hit if finite is None else finite | hit
+        if finite is None or not finite.any():
+            return self.box
+        rows, cols = np.flatnonzero(finite.any(1)), np.flatnonzero(finite.any(0))
+        lo, hi = [int(rows[0]), int(cols[0])], [int(rows[-1]) + 1, int(cols[-1]) + 1]
+        if self.box is not None:
+            old = [self.box[d] for d in self.dims]
+            lo = [min(a, s.start) for a, s in zip(lo, old, strict=True)]
+            hi = [max(b, s.stop) for b, s in zip(hi, old, strict=True)]
+        self.box = {d: slice(a, b) for d, a, b in zip(self.dims, lo, hi, strict=True)}
+        return self.box

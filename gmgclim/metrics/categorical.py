@@ -23,13 +23,16 @@ the sums over valid pixels and verified init times (weighted by area when asked)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
+from gmgclim.metrics.observed_fractions import ObservedFractions, event_box
 from gmgclim.metrics.weights import resolve_weights
+from gmgclim.metrics.window_sums import window_sum
 
 Weights = str | xr.DataArray | None
 
@@ -197,51 +200,6 @@ def ets(table: xr.Dataset) -> xr.DataArray:
     return _with_attrs(_ratio(h - h_random, h + m + f - h_random), "ets", table)
 
 
-def window_sum(values: np.ndarray, size: int) -> np.ndarray:
-    """Sum over a ``size`` x ``size`` window centred on each pixel of the last two axes.
-
-    The window of pixel ``i`` covers ``i - size // 2`` to ``i - size // 2 + size - 1`` (as
-    ``scipy.ndimage.uniform_filter``, which computes it: separable running sums, about 4x faster
-    than summed-area tables on radar fields); outside the grid counts as zero. Sums of boolean
-    input are rounded to the integers they are.
-
-    Parameters
-    ----------
-    values : np.ndarray
-        shape (..., H, W), numeric.
-    size : int
-        Window width in pixels, >= 1.
-
-    Returns
-    -------
-    np.ndarray
-        float64, shape (..., H, W).
-    """
-    if size < 1:
-        raise ValueError(f"window size must be >= 1 pixel, got {size}")
-    from scipy import ndimage
-
-    is_bool = np.asarray(values).dtype == bool
-    a = np.asarray(values, dtype=np.float64)
-    if size == 1:
-        return a.copy()
-    sizes = (1,) * (a.ndim - 2) + (size, size)
-    out = ndimage.uniform_filter(a, size=sizes, mode="constant", cval=0.0)
-    out *= size * size
-    if is_bool:
-        np.rint(out, out=out)
-    return out
-
-
-def _event_box(events: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(row0, row1, col0, col1), inclusive, of the True pixels of a 2-D mask; None if none."""
-    rows = np.flatnonzero(events.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(events.any(axis=0))
-    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
-
-
 def _fss_field(
     fc: np.ndarray, ob: np.ndarray, thresholds, scales, weights: np.ndarray | None
 ) -> np.ndarray:
@@ -261,7 +219,7 @@ def _fss_field(
     any_event = np.zeros_like(valid)
     for fe, oe in zip(fc_events, ob_events, strict=True):
         any_event |= fe | oe
-    box = _event_box(any_event)
+    box = event_box(any_event)
     if box is None:  # no event at any threshold: every fraction is 0
         return out
     for k, size in enumerate(scales):
@@ -305,21 +263,52 @@ def _fss_field(
 
 
 def _fss_sums(
-    fc: np.ndarray, ob: np.ndarray, thresholds, scales, weights: np.ndarray | None = None
+    fc: np.ndarray,
+    ob: np.ndarray,
+    thresholds,
+    scales,
+    weights: np.ndarray | None = None,
+    observed: ObservedFractions | None = None,
+    keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per case: (threshold, scale, 2) numerator and denominator sums of the FSS.
 
     ``fc``/``ob`` are (..., H, W); ``weights`` (H, W) multiply each pixel's terms (None: 1).
-    Fields are processed one at a time, so memory stays bounded whatever the leading shape.
+    Fields are processed one at a time, so memory stays bounded whatever the leading shape. With
+    ``observed`` and ``keys`` (..., 2) int64 (valid time in ns, level index) of each truth field,
+    the truth's fractions are computed once per key and shared (:mod:`observed_fractions`).
     """
     lead = fc.shape[:-2]
     h, w = fc.shape[-2:]
     fc2 = np.asarray(fc).reshape(-1, h, w)
     ob2 = np.asarray(ob).reshape(-1, h, w)
+    keys2 = None if keys is None else np.asarray(keys).reshape(-1, 2)
     out = np.zeros((fc2.shape[0], len(thresholds), len(scales), 2))
     for n in range(fc2.shape[0]):
-        out[n] = _fss_field(fc2[n], ob2[n], thresholds, scales, weights)
+        if observed is not None and keys2 is not None:
+            key = (int(keys2[n, 0]), int(keys2[n, 1]))
+            out[n] = observed.sums(fc2[n], observed.frame(key, ob2[n]))
+        else:
+            out[n] = _fss_field(fc2[n], ob2[n], thresholds, scales, weights)
     return out.reshape(*lead, len(thresholds), len(scales), 2)
+
+
+def _valid_time_keys(pair: AlignedPair, dims) -> np.ndarray:
+    """(..., 2) int64 of each field of an aligned pair: valid time (ns) and level index.
+
+    The leading dims are the forecast's dims other than ``dims``, in its order (as
+    ``xr.apply_ufunc`` passes the fields).
+    """
+    fields = pair.forecast.isel({d: 0 for d in dims}, drop=True)
+    valid = (fields[INIT_DIM] + fields[LEAD_DIM]).astype("datetime64[ns]")
+    keys = np.zeros((*fields.shape, 2), dtype=np.int64)
+    keys[..., 0] = valid.broadcast_like(fields).transpose(*fields.dims).values.astype(np.int64)
+    extra = [d for d in fields.dims if d not in (INIT_DIM, LEAD_DIM)]
+    if extra:  # levels (or any other extra dim): a flat index over them
+        sizes = [fields.sizes[d] for d in extra]
+        index = xr.DataArray(np.arange(int(np.prod(sizes))).reshape(sizes), dims=extra)
+        keys[..., 1] = index.broadcast_like(fields).transpose(*fields.dims).values
+    return keys
 
 
 def fss(
@@ -378,6 +367,7 @@ def fss_sums(
     thresholds: Sequence[float] | np.ndarray,
     scales: Sequence[int] | np.ndarray,
     weights: Weights = None,
+    observed: ObservedFractions | None = None,
 ) -> xr.DataArray:
     """The FSS numerator and denominator sums of a pair, summed over its init times.
 
@@ -390,6 +380,10 @@ def fss_sums(
         One variable.
     thresholds, scales, weights
         As in :func:`fss`.
+    observed : ObservedFractions, optional
+        A cache of the truth frames' fractions shared by the blocks and candidates of one
+        variable (built with the same thresholds, scales and weights); used on in-memory pairs,
+        frames before the block's first valid time are dropped from it.
 
     Returns
     -------
@@ -405,18 +399,21 @@ def fss_sums(
         raise ValueError(f"scales must be window widths >= 1 pixel, got {scales!r}")
     fc = pair.forecast.where(pair.verified)
     ob = pair.truth
+    kwargs: dict[str, Any] = {"thresholds": thr.values, "scales": scale_values}
+    kwargs["weights"] = pixel_weights = _pixel_weights(w, pair, dims)
     if fc.chunks is not None:
         fc = fc.chunk({d: -1 for d in dims})
         ob = ob.chunk(dict(fc.chunksizes))
+    elif observed is not None and fc.size:
+        keys = _valid_time_keys(pair, dims)
+        observed.configure(thr.values, scale_values, pixel_weights)
+        observed.forget_before(int(keys[..., 0].min()))
+        kwargs.update(observed=observed, keys=keys)
     sums = xr.apply_ufunc(
         _fss_sums,
         fc,
         ob,
-        kwargs={
-            "thresholds": thr.values,
-            "scales": scale_values,
-            "weights": _pixel_weights(w, pair, dims),
-        },
+        kwargs=kwargs,
         input_core_dims=[list(dims), list(dims)],
         output_core_dims=[["threshold", "scale", "fss_term"]],
         dask="parallelized",

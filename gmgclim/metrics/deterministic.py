@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Protocol, cast
+from typing import Protocol
 
 import numpy as np
 import xarray as xr
@@ -36,100 +36,23 @@ import xarray as xr
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
 from gmgclim.metrics.baselines import climatology_forecast
+from gmgclim.metrics.reductions import (
+    Field,
+    Stats,
+    field,
+    finish,
+    masked_spatial_mean,
+    mean_over_verified,
+    pooled_mean,
+    spatial_mean,
+    spatial_sums,
+    sqrt,
+)
 from gmgclim.metrics.weights import resolve_weights
 
-Field = xr.DataArray | xr.Dataset
 Weights = str | xr.DataArray
 
 _PER_INIT = "spatial mean per init time, then mean over init times"
-
-
-def _spatial_sums(
-    field: Field, weights: xr.DataArray | None, dims: tuple, skipna: bool
-) -> tuple[Field, Field | float]:
-    """Weighted sum of ``field`` over ``dims`` and the sum of weights it used."""
-    if skipna:
-        valid = field.notnull()
-        filled = field.fillna(0)
-        if weights is None:
-            return filled.sum(dims), valid.sum(dims)
-        return (filled * weights).sum(dims), (valid * weights).sum(dims)
-    n_points = float(np.prod([field.sizes[d] for d in dims]))
-    if weights is None:
-        return field.sum(dims, skipna=False), n_points
-    other = n_points / weights.size
-    return (field * weights).sum(dims, skipna=False), float(weights.sum()) * other
-
-
-def _spatial_mean(field: Field, weights, dims, skipna: bool) -> Field:
-    num, den = _spatial_sums(field, weights, dims, skipna)
-    if isinstance(den, float):
-        return num / den
-    return num / den.where(den > 0)
-
-
-def _mean_over_verified(per_init: Field, verified: xr.DataArray, skipna: bool) -> Field:
-    """Mean over init times of the verified cases (and, with skipna, of non-NaN values)."""
-    ok = per_init.notnull() & verified if skipna else verified
-    total = per_init.where(ok, 0).sum(INIT_DIM, skipna=False)
-    count = ok.sum(INIT_DIM)
-    return total / count.where(count > 0)
-
-
-def _pooled_mean(num: Field, den: Field | float, verified: xr.DataArray) -> Field:
-    """sum_t(num) / sum_t(den) over verified init times (a mean over time and space together)."""
-    total = num.where(verified, 0).sum(INIT_DIM, skipna=False)
-    weight_total: Field
-    if isinstance(den, float):
-        weight_total = den * verified.sum(INIT_DIM)
-    else:
-        weight_total = den.where(verified, 0).sum(INIT_DIM)
-    return total / weight_total.where(weight_total > 0)
-
-
-def _finish(
-    result: Field,
-    pair: AlignedPair,
-    metric: str,
-    weighting: str,
-    order: str,
-    units: Callable[[str], str] | str | None = None,
-) -> Field:
-    """Attach ``n_verified`` and the metric/weighting/averaging/units attributes."""
-    result = result.assign_coords(n_verified=pair.n_verified)
-    attrs = {"metric": metric, "weighting": weighting, "averaging": order}
-
-    def _units(source: Field) -> dict[str, str]:
-        if isinstance(units, str):
-            return {"units": units}
-        field_units = source.attrs.get("units")
-        if not field_units:
-            return {}
-        return {"units": units(field_units) if units else field_units}
-
-    if isinstance(result, xr.Dataset):
-        for name in result.data_vars:
-            result[name].attrs = dict(attrs, **_units(pair.forecast[name]))
-        result.attrs = attrs
-    else:
-        result.attrs = dict(attrs, **_units(pair.forecast))
-    return result
-
-
-Stats = dict[str, "Field | float"]
-
-
-def _sqrt(field: Field) -> Field:
-    """``np.sqrt`` of an xarray object (numpy's stubs type ufuncs as returning ndarrays)."""
-    return cast(Field, np.sqrt(field))
-
-
-def _field(stats: Stats, key: str) -> Field:
-    """Statistic ``key``: a field; only sums of weights (``den``) may be plain floats."""
-    value = stats[key]
-    if isinstance(value, float):
-        raise TypeError(f"statistic {key!r} is a float, expected an xarray object")
-    return value
 
 
 def _error_stats(
@@ -137,7 +60,10 @@ def _error_stats(
 ) -> tuple[Stats, str]:
     """Per init time: the weighted spatial mean of ``error(f - o)`` (dims time, lead, [level])."""
     w, dims, name = resolve_weights(pair.forecast, weights)
-    return {"per_init": _spatial_mean(error(pair.difference), w, dims, skipna)}, name
+    if skipna:  # NaN-aware: the valid cells and the filled error are shared by every metric
+        per_init = masked_spatial_mean(error(pair.filled_difference), pair.valid, w, dims)
+        return {"per_init": per_init}, name
+    return {"per_init": spatial_mean(error(pair.difference), w, dims, skipna)}, name
 
 
 def _error_reduce(
@@ -152,13 +78,13 @@ def _error_reduce(
     units: Callable[[str], str] | None = None,
 ) -> Field:
     """Mean over verified init times of the per-init statistic (square roots as asked)."""
-    per_init = _field(stats, "per_init")
+    per_init = field(stats, "per_init")
     if sqrt_per_init:
-        per_init = _sqrt(per_init)
-    out = _mean_over_verified(per_init, pair.verified, skipna)
+        per_init = sqrt(per_init)
+    out = mean_over_verified(per_init, pair.verified, skipna)
     if sqrt_after:
-        out = _sqrt(out)
-    return _finish(out, pair, metric, weighting, order, units)
+        out = sqrt(out)
+    return finish(out, pair, metric, weighting, order, units)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,14 +170,14 @@ def score_bias(pair: AlignedPair, weights: Weights = "wb2", skipna: bool = False
 
 def _rmse_wb1_stats(pair: AlignedPair, weights: Weights, skipna: bool) -> tuple[Stats, str]:
     w, dims, name = resolve_weights(pair.forecast, weights)
-    num, den = _spatial_sums(pair.difference**2, w, dims, skipna)
+    num, den = spatial_sums(pair.difference**2, w, dims, skipna)
     return {"num": num, "den": den}, name
 
 
 def _rmse_wb1_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
-    out = _sqrt(_pooled_mean(_field(stats, "num"), stats["den"], pair.verified))
+    out = sqrt(pooled_mean(field(stats, "num"), stats["den"], pair.verified))
     order = "weighted mean over init times and space together, then sqrt"
-    return _finish(out, pair, "rmse_sqrt_after_time_mean_wb1", weighting, order)
+    return finish(out, pair, "rmse_sqrt_after_time_mean_wb1", weighting, order)
 
 
 RMSE_WB1_PARTS = DeterministicParts(_rmse_wb1_stats, _rmse_wb1_reduce)
@@ -287,17 +213,17 @@ def _acc_stats(
     if skipna:
         both = fa.notnull() & oa.notnull()
         fa, oa = fa.where(both), oa.where(both)
-    cov = _spatial_mean(fa * oa, w, dims, skipna)
-    var_f = _spatial_mean(fa**2, w, dims, skipna)
-    var_o = _spatial_mean(oa**2, w, dims, skipna)
-    norm = _sqrt(var_f * var_o)
+    cov = spatial_mean(fa * oa, w, dims, skipna)
+    var_f = spatial_mean(fa**2, w, dims, skipna)
+    var_o = spatial_mean(oa**2, w, dims, skipna)
+    norm = sqrt(var_f * var_o)
     return {"per_init": cov / norm.where(norm > 0)}, name  # a constant anomaly: no correlation
 
 
 def _acc_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
-    out = _mean_over_verified(_field(stats, "per_init"), pair.verified, skipna)
+    out = mean_over_verified(field(stats, "per_init"), pair.verified, skipna)
     order = "anomaly correlation per init time, then mean over init times"
-    return _finish(out, pair, "acc", weighting, order, units="1")
+    return finish(out, pair, "acc", weighting, order, units="1")
 
 
 ACC_PARTS = DeterministicParts(_acc_stats, _acc_reduce)
@@ -337,7 +263,7 @@ def _acc_pooled_stats(
 
 def _acc_pooled_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting: str) -> Field:
     """Centred weighted correlation from the pooled sums (means removed algebraically)."""
-    total = {k: _field(stats, k).sum(INIT_DIM) for k in stats}
+    total = {k: field(stats, k).sum(INIT_DIM) for k in stats}
     n = total["n"].where(total["n"] > 0)
     mf, mo = total["sum_f"] / n, total["sum_o"] / n
     w, wf, wo = total["w"], total["w_f"], total["w_o"]
@@ -346,7 +272,7 @@ def _acc_pooled_reduce(stats: Stats, pair: AlignedPair, skipna: bool, weighting:
     var_o = total["w_oo"] - 2 * mo * wo + mo**2 * w
     order = "centred correlation over init times and space"
     out = num / np.sqrt(var_f * var_o)
-    return _finish(out, pair, "acc_pooled_wb1", weighting, order, units="1")
+    return finish(out, pair, "acc_pooled_wb1", weighting, order, units="1")
 
 
 ACC_POOLED_WB1_PARTS = DeterministicParts(_acc_pooled_stats, _acc_pooled_reduce)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.conventions import INIT_DIM, LEAD_DIM, spatial_dims
 from gmgclim.errors import DataError
 from gmgclim.metrics.alignment import (
     AlignedPair,
@@ -53,6 +53,7 @@ from gmgclim.metrics.assembly import (
 )
 from gmgclim.metrics.baselines import climatology_forecast, persistence_forecast
 from gmgclim.metrics.blocks import (
+    CoveredBox,
     TruthFrames,
     bytes_per_init,
     init_blocks,
@@ -60,6 +61,7 @@ from gmgclim.metrics.blocks import (
     lead_dim_of,
     unverified_like,
 )
+from gmgclim.metrics.observed_fractions import ObservedFractions
 
 
 def _as_dataset(obj: xr.DataArray | xr.Dataset, role: str) -> xr.Dataset:
@@ -114,6 +116,8 @@ def _score_candidates(
                 truth[INIT_DIM].values, init_times, lead_times, require_full_coverage
             )
         frames = TruthFrames(truth[names])
+        observed = {name: ObservedFractions() for name in names}
+        covered = CoveredBox(spatial_dims(truth[names])) if spec.skipna else None
         first = next(iter(candidates.values()))
         per_init = bytes_per_init(first[names]) if isinstance(first, xr.Dataset) else 1
         if not isinstance(first, xr.Dataset):
@@ -126,9 +130,12 @@ def _score_candidates(
                 block_truth = frames.get(np.unique(needed[needed >= 0]))
             else:
                 block_truth = truth[names].sel({INIT_DIM: inits}).load()
+            box = covered.update(block_truth) if covered is not None else None
+            if box is not None:  # NaN-aware scores: only the covered cells count
+                block_truth = block_truth.isel(box)
             for label, candidate in candidates.items():
                 fc = candidate(inits) if callable(candidate) else candidate.isel({INIT_DIM: block})
-                fc = fc[names].load()
+                fc = (fc[names] if box is None else fc[names].isel(box)).load()
                 for name in names:
                     templates.setdefault(name, fc[name].isel({INIT_DIM: slice(0, 0)}))
                     if block_truth.sizes[INIT_DIM] == 0:
@@ -140,7 +147,7 @@ def _score_candidates(
                             require_full_coverage=require_full_coverage,
                             check_units=False,
                         )
-                    accumulate(accs[label][name], pair, name, spec, climates[name])
+                    accumulate(accs[label][name], pair, name, spec, climates[name], observed[name])
             if progress is not None:
                 progress(done, n_init)
     results = []

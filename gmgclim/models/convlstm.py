@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gmgclim.models.layers.padding import GridConv2d
-from gmgclim.models.layers.st_lstm import maybe_layer_norm
+from gmgclim.models.layers.st_lstm import CellSpec, maybe_layer_norm
 from gmgclim.models.recurrent import RecurrentForecaster, stacked_cells
 from gmgclim.models.recurrent_config import RecurrentConfig
 
@@ -41,44 +41,25 @@ class ConvLSTMCell(nn.Module):
 
     Parameters
     ----------
-    in_channels, num_hidden : int
-        Input channels and N.
-    height, width : int
-        Patch grid (LayerNorm variant only).
-    filter_size : int
-        Odd kernel.
-    layer_norm : bool
-        LayerNorm after the convolutions.
-    forget_bias : float
-        Forget-gate bias.
-    periodic : bool
-        Wrap in x.
+    spec : CellSpec
+        Input channels, N, grid (LayerNorm variant only), kernel, LayerNorm, forget bias,
+        periodicity.
     unused_convs : bool
         See :class:`ConvLSTMConfig`.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        num_hidden: int,
-        height: int,
-        width: int,
-        filter_size: int,
-        layer_norm: bool,
-        forget_bias: float,
-        periodic: bool,
-        unused_convs: bool,
-    ) -> None:
+    def __init__(self, spec: CellSpec, unused_convs: bool) -> None:
         super().__init__()
-        n = num_hidden
-        self.forget_bias = forget_bias
-        self.conv_x = GridConv2d(in_channels, 4 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_h = GridConv2d(n, 4 * n, filter_size, bias=False, periodic=periodic)
-        self.norm_x = maybe_layer_norm(4 * n, height, width, layer_norm)
-        self.norm_h = maybe_layer_norm(4 * n, height, width, layer_norm)
+        n, k, periodic = spec.num_hidden, spec.filter_size, spec.periodic
+        norm_args = (spec.height, spec.width, spec.layer_norm)
+        self.forget_bias = spec.forget_bias
+        self.conv_x = GridConv2d(spec.in_channels, 4 * n, k, bias=False, periodic=periodic)
+        self.conv_h = GridConv2d(n, 4 * n, k, bias=False, periodic=periodic)
+        self.norm_x = maybe_layer_norm(4 * n, *norm_args)
+        self.norm_h = maybe_layer_norm(4 * n, *norm_args)
         if unused_convs:
-            self.conv_o = GridConv2d(2 * n, n, filter_size, bias=False, periodic=periodic)
-            self.norm_o = maybe_layer_norm(n, height, width, layer_norm)
+            self.conv_o = GridConv2d(2 * n, n, k, bias=False, periodic=periodic)
+            self.norm_o = maybe_layer_norm(n, *norm_args)
             self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
 
     def forward(

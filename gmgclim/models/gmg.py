@@ -12,10 +12,10 @@ from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from gmgclim.models.layers.gmg_cell import GMGCell
-from gmgclim.models.recurrent import RecurrentForecaster, motion_branches
+from gmgclim.models.motionrnn import MotionHighwayForecaster
+from gmgclim.models.recurrent import motion_branches
 from gmgclim.models.recurrent_config import MotionConfig, require_int, require_odd
 
 
@@ -64,7 +64,7 @@ class GMGConfig(MotionConfig):
             )
 
 
-class GMG(RecurrentForecaster):
+class GMG(MotionHighwayForecaster):
     """GMG forecaster. Call as ``model(inputs, targets=None, teacher_forcing_mask=None)``.
 
     Parameters
@@ -78,7 +78,7 @@ class GMG(RecurrentForecaster):
     autocast the rollout runs in the autocast dtype with weights cast once per call; the global
     growth (a handful of scalars acting on float32 motion means) stays float32. With
     ``activation_checkpointing`` each layer of each step (cell and motion branch) is recomputed in
-    the backward pass.
+    the backward pass (the layer loop is :class:`~gmgclim.models.motionrnn.MotionHighwayForecaster`).
     """
 
     config: GMGConfig
@@ -131,41 +131,8 @@ class GMG(RecurrentForecaster):
         for module in [*self.cells, *self.branches]:
             module.compile(**options)
 
-    def step(
-        self, x: torch.Tensor, state: dict[str, Any], t: int, cache: Any
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """One recurrent step on the patch grid; returns the top hidden state and the new state."""
-        hs, cs, offsets, means = state["h"], state["c"], state["offset"], state["mean"]
-        m = state["m"]
-        z = self.highway_seed(x)
-        inp = x
-        recompute = self.activation_checkpointing and torch.is_grad_enabled()
-        for i in range(len(self.cells)):
-            layer_state = (inp, hs[i], cs[i], m, z, *cache[i])
-            motion = (offsets[i], means[i]) if i < len(self.branches) else ()
-            if recompute:
-                out = checkpoint(self._layer, i, t, *layer_state, *motion, use_reentrant=False)
-            else:
-                out = self._layer(i, t, *layer_state, *motion)
-            hs[i], cs[i], m, z = out[:4]
-            if motion:
-                offsets[i], means[i] = out[4:]
-            inp = hs[i]
-        state["m"] = m
-        return hs[-1], state
-
-    def _layer(self, i: int, t: int, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Layer i at step t: its cell, then its motion branch (all but the top layer).
-
-        ``tensors`` = (x, h, c, m, z, *prepared weights of the cell, [offset, mean]); returns
-        (h, c, m, z[, offset, mean]). One function of tensors so that it can be checkpointed.
-        """
-        n_prepared = len(tensors) - 5 - (2 if i < len(self.branches) else 0)
-        x, h, c, m, z = tensors[:5]
-        prepared = tensors[5 : 5 + n_prepared]
-        h, c, m, z = self.cells[i](x, h, c, m, z, prepared=prepared)
-        if i >= len(self.branches):
-            return h, c, m, z
-        offset, mean = tensors[5 + n_prepared :]
-        h, offset, mean = self.branches[i](h, offset, mean, t)
-        return h, c, m, z, offset, mean
+    def run_cell(
+        self, i: int, tensors: tuple[torch.Tensor, ...], prepared: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, ...]:
+        """GMG cell i on (x, h, c, m, z) with its merged weights from :meth:`prepare`."""
+        return self.cells[i](*tensors, prepared=prepared)

@@ -48,46 +48,46 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from gmgclim.models.layers.motion import MotionBranch
+from gmgclim.models.layers.motion import MotionBranch, MotionSpec
 from gmgclim.models.layers.padding import crop_field, pad_amounts, pad_field
 from gmgclim.models.layers.patching import patchify, unpatchify
+from gmgclim.models.layers.st_lstm import CellSpec
 from gmgclim.models.recurrent_config import MotionConfig, RecurrentConfig
 
 
 def stacked_cells(
     cfg: RecurrentConfig, cell: Callable[..., nn.Module], **extra: Any
 ) -> nn.ModuleList:
-    """One ``cell`` per layer, called as ``cell(in_channels, N, h, w, filter_size, layer_norm,
-    forget_bias, periodic, **extra)`` (the ConvLSTM and ST-LSTM cells)."""
+    """One ``cell`` per layer, called as ``cell(CellSpec(...), **extra)`` (the ConvLSTM and
+    ST-LSTM cells)."""
     h, w = cfg.patch_grid
-    return nn.ModuleList(
-        cell(
-            cfg.layer_in_channels(i),
-            cfg.num_hidden[i],
-            h,
-            w,
-            cfg.filter_size,
-            cfg.layer_norm,
-            cfg.forget_bias,
-            cfg.periodic_longitude,
-            **extra,
+    specs = [
+        CellSpec(
+            in_channels=cfg.layer_in_channels(i),
+            num_hidden=cfg.num_hidden[i],
+            height=h,
+            width=w,
+            filter_size=cfg.filter_size,
+            layer_norm=cfg.layer_norm,
+            forget_bias=cfg.forget_bias,
+            periodic=cfg.periodic_longitude,
         )
         for i in range(cfg.num_layers)
-    )
+    ]
+    return nn.ModuleList(cell(spec, **extra) for spec in specs)
 
 
 def motion_branches(cfg: MotionConfig, **growth: Any) -> nn.ModuleList:
-    """One :class:`MotionBranch` under every layer but the top (``growth``: GMG's global growth)."""
+    """One :class:`MotionBranch` under every layer but the top (``growth``: GMG's global growth,
+    fields of :class:`MotionSpec`)."""
+    spec = MotionSpec(
+        neighbourhood=cfg.motion_neighbourhood,
+        kernel_size=cfg.motion_kernel,
+        periodic=cfg.periodic_longitude,
+        **growth,
+    )
     return nn.ModuleList(
-        MotionBranch(
-            cfg.num_hidden[i],
-            cfg.filter_size,
-            cfg.motion_reduction,
-            cfg.motion_neighbourhood,
-            cfg.motion_kernel,
-            periodic=cfg.periodic_longitude,
-            **growth,
-        )
+        MotionBranch(cfg.num_hidden[i], cfg.filter_size, cfg.motion_reduction, spec)
         for i in range(cfg.num_layers - 1)
     )
 
@@ -381,6 +381,9 @@ class RecurrentForecaster(nn.Module):
             state = self.init_state(batch, inputs.device, grid_shape)
         cache = self.prepare()
         predictions: list[torch.Tensor] = []
+        fed_frames: list[
+            torch.Tensor
+        ] = []  # the frame fed at each step (a lagged residual's reference)
         x_gen: torch.Tensor | None = None
         for t in range(n_steps):
             if t < t_in and not (teacher_forcing_mask is not None and reverse and t > 0):
@@ -396,13 +399,18 @@ class RecurrentForecaster(nn.Module):
                     x = mk * patches[:, t] + (1 - mk) * x_gen
                 else:
                     x = x_gen
+            fed_frames.append(x)
             fed = x if known is None else torch.cat([x, known[:, t + 1]], dim=1)
             fed = fed.to(compute_dtype)  # frames stay float32; only the step's input is cast
             top, state = self.step(fed, state, t, cache)
             if targets is not None or t >= t_in - 1:
                 x_gen = self.readout(top).to(inputs.dtype)
-                if cfg.residual:  # change from the fed frame, or from the baseline's forecast
-                    ref = x if base is None or t < t_in - 1 else base[:, t - t_in + 1]
+                if cfg.residual:  # change from a fed frame, or from the baseline's forecast
+                    if base is not None and t >= t_in - 1:
+                        ref = base[:, t - t_in + 1]
+                    else:  # frame t + 1 - lag; x itself for lag 1 or when there is none yet
+                        lagged = t + 1 - cfg.residual_lag
+                        ref = fed_frames[lagged] if lagged >= 0 else x
                     x_gen = ref + x_gen
                 predictions.append(x_gen)
         out = unpatchify(torch.stack(predictions, dim=1), cfg.patch_size)

@@ -65,6 +65,10 @@ class RecurrentConfig:
         K, known input channels per frame (forcings, statics) read but not predicted (0).
     residual : bool
         Predict the change from the fed frame instead of the frame itself (False).
+    residual_lag : int
+        With ``residual``: the reference of a forecast frame is the frame this many steps before it
+        (1: the fed frame, persistence; ``1 day / step``: the same time the day before). Frames with
+        no frame that far back (the first one-step predictions in training) use the fed frame.
     """
 
     in_channels: int
@@ -83,6 +87,7 @@ class RecurrentConfig:
     auto_pad: bool = True
     context_channels: int = 0
     residual: bool = False
+    residual_lag: int = 1
 
     #: The grid must be divisible by 2p (a half-resolution motion branch) instead of p.
     half_resolution_branch: ClassVar[bool] = False
@@ -102,6 +107,12 @@ class RecurrentConfig:
             require_int(self, field, 1)
         require_int(self, "patch_size", 1)
         require_int(self, "context_channels", 0)
+        require_int(self, "residual_lag", 1)
+        if self.residual_lag > self.input_steps:
+            raise ValueError(
+                f"{name}.residual_lag ({self.residual_lag}) must not exceed input_steps "
+                f"({self.input_steps}): the first forecast frame needs its reference among the inputs"
+            )
         require_odd(self, "filter_size")
         if self.stride != 1:
             raise ValueError(

@@ -10,16 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from gmgclim.plotting._cartopy import check_resolution, configure_cartopy_offline
-from gmgclim.plotting.maps import (
-    draw_field,
-    dry_threshold,
-    field_label,
-    forecast_panels,
-    grid_source,
-    lead_label,
-    map_geometry,
-    robust_limits,
-)
+from gmgclim.plotting.maps import draw_field, field_label, forecast_frames, lead_label
 
 
 def animate_forecast(
@@ -73,14 +64,9 @@ def animate_forecast(
         writer = animation.FFMpegWriter(fps=fps)  # type: ignore[arg-type]
     else:
         raise ValueError(f"animation path must end in .gif or .mp4, got {path.name!r}")
-    _, leads, truths, fcs = forecast_panels(forecast, truth, variable, init_time, lead_times, level)
-    geometry = map_geometry(grid_source(forecast, truth, fcs[0]), fcs[0], projection)
-    fields = [geometry.values(f) for f in fcs]
-    obs = [None if t is None else geometry.values(t) for t in truths]
-    vmin, vmax = robust_limits([*fields, *(o for o in obs if o is not None)])
-    dry = dry_threshold(fcs[0])
-    if dry is not None:
-        vmin, vmax = dry, max(vmax, 2 * dry)
+    frames = forecast_frames(forecast, truth, variable, init_time, lead_times, level, projection)
+    leads, fcs, fields, obs = frames.leads, frames.forecasts, frames.fields, frames.observed
+    geometry, (vmin, vmax), dry = frames.geometry, frames.limits, frames.dry
     panel_w = 4.2
     panel_h = float(np.clip(panel_w * geometry.aspect, 1.8, 5.0))
     fig = plt.figure(figsize=(2 * panel_w + 0.4, panel_h + 1.4))

@@ -290,15 +290,50 @@ def _time_label(value) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def forecast_panels(
+@dataclasses.dataclass(frozen=True)
+class ForecastFrames:
+    """One init time's forecast and truth, lead by lead, ready to draw with shared colours.
+
+    Attributes
+    ----------
+    leads : list of np.timedelta64
+        Lead times, in the order drawn.
+    forecasts : list of xr.DataArray
+        The forecast field at each lead time (its attributes name units and variable).
+    fields, observed : list of np.ndarray
+        Forecast and truth values (ny, nx) in drawing order (:meth:`MapGeometry.values`);
+        ``observed`` holds None where the truth lacks the valid time.
+    geometry : MapGeometry
+        Projection and cell edges.
+    limits : (float, float)
+        Colour range of fields and truth (from the dry threshold up, for precipitation).
+    dry : float or None
+        Values below it are drawn transparent (:func:`dry_threshold`).
+    """
+
+    leads: list[np.timedelta64]
+    forecasts: list[xr.DataArray]
+    fields: list[np.ndarray]
+    observed: list[np.ndarray | None]
+    geometry: MapGeometry
+    limits: tuple[float, float]
+    dry: float | None
+
+
+def forecast_frames(
     forecast: xr.Dataset | xr.DataArray,
     truth: xr.Dataset | xr.DataArray,
     variable: str,
     init_time,
     lead_times: Sequence | None,
-    level: int | None = None,
-) -> tuple[xr.DataArray, list[np.timedelta64], list[xr.DataArray | None], list[xr.DataArray]]:
-    """The forecast at one init time and the truth at its valid times, per lead time."""
+    level: int | None,
+    projection: str,
+) -> ForecastFrames:
+    """The forecast at one init time and the truth at its valid times, per lead time, on a map.
+
+    Parameters are those of :func:`plot_forecast_maps`; a missing init or lead time raises
+    :class:`~gmgclim.errors.DataError`.
+    """
     fc = select_field(forecast, variable, level)
     tr = select_field(truth, variable, level)
     init = np.datetime64(pd.Timestamp(init_time), "ns")
@@ -320,7 +355,14 @@ def forecast_panels(
         fcs.append(fc.sel(prediction_timedelta=lead))
         valid = pd.Timestamp(init + lead)
         truths.append(tr.sel(time=valid) if valid in truth_times else None)
-    return fc, list(leads), truths, fcs
+    geometry = map_geometry(grid_source(forecast, truth, fcs[0]), fcs[0], projection)
+    fields = [geometry.values(f) for f in fcs]
+    observed = [None if t is None else geometry.values(t) for t in truths]
+    vmin, vmax = robust_limits([*fields, *(o for o in observed if o is not None)])
+    dry = dry_threshold(fcs[0])
+    if dry is not None:
+        vmin, vmax = dry, max(vmax, 2 * dry)
+    return ForecastFrames(list(leads), fcs, fields, observed, geometry, (vmin, vmax), dry)
 
 
 def plot_forecast_maps(
@@ -374,15 +416,10 @@ def plot_forecast_maps(
     plt = _pyplot()
     configure_cartopy_offline()
     check_resolution(resolution)
-    _, leads, truths, fcs = forecast_panels(forecast, truth, variable, init_time, lead_times, level)
-    geometry = map_geometry(grid_source(forecast, truth, fcs[0]), fcs[0], projection)
-    fields = [geometry.values(f) for f in fcs]
-    obs = [None if t is None else geometry.values(t) for t in truths]
+    frames = forecast_frames(forecast, truth, variable, init_time, lead_times, level, projection)
+    leads, fcs, fields, obs = frames.leads, frames.forecasts, frames.fields, frames.observed
+    geometry, (vmin, vmax), dry = frames.geometry, frames.limits, frames.dry
     errors = [None if o is None else f - o for f, o in zip(fields, obs, strict=True)]
-    dry = dry_threshold(fcs[0])
-    vmin, vmax = robust_limits([*fields, *(o for o in obs if o is not None)])
-    if dry is not None:
-        vmin, vmax = dry, max(vmax, 2 * dry)
     elim = robust_limits([e for e in errors if e is not None] or [np.zeros(1)], symmetric=True)
 
     n_rows = len(leads)

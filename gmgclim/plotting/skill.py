@@ -41,12 +41,12 @@ def plot_skill_curves(
     level : int, optional
         Pressure level to plot when the scores have a ``level`` dim (default: one line per level).
     dpi : int
-        Image resolution.
+        Dots per inch of the saved figure.
 
     Returns
     -------
     Path
-        ``path``.
+        The written image (``path``).
     """
     from gmgclim.plotting._pyplot import pyplot
 

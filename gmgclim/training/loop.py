@@ -10,11 +10,12 @@
 4. AdamW with lr as a function of step, gradient clipping, optional bf16 autocast, scheduled sampling;
 5. validation every ``validate_every`` steps (or each epoch): latitude-weighted RMSE per lead time and
    channel in physical units, summed over ranks; best checkpoint; early stopping;
-6. ``metrics.csv`` / ``metrics.jsonl`` (and TensorBoard when installed) and a progress bar, rank 0
-   only (:mod:`~gmgclim.training.run_log`);
+6. ``metrics.csv`` / ``metrics.jsonl`` (and TensorBoard when installed,
+   :mod:`~gmgclim.training.run_log`) and a rich progress bar (:mod:`gmgclim.progress`), rank 0 only;
 7. checkpoints every ``checkpoint_every`` steps, at the end and on SIGTERM/SIGINT
    (:mod:`~gmgclim.training.signals`); a run directory that holds a checkpoint is resumed exactly
-   (model, optimiser, step, RNG, position in the epoch: :mod:`~gmgclim.training.state`).
+   (model, optimiser, step, RNG, position in the epoch: :mod:`~gmgclim.training.state`), and a new
+   one that fails before its first checkpoint is removed (:mod:`~gmgclim.training.run_dir`).
 
 Run directory layout::
 
@@ -27,7 +28,6 @@ Run directory layout::
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -52,31 +51,19 @@ from gmgclim.distributed import (
     setup_distributed,
 )
 from gmgclim.errors import RecipeError
-from gmgclim.models.checkpoint import (
-    BEST_NAME,
-    CHECKPOINT_DIR,
-    LATEST_NAME,
-    Checkpoint,
-    find_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
-from gmgclim.outputs import (
-    MARKER_FILE,
-    check_output_path,
-    remove_stale_temporaries,
-    write_marker,
-)
+from gmgclim.models.checkpoint import BEST_NAME, CHECKPOINT_DIR, LATEST_NAME, save_checkpoint
+from gmgclim.progress import StepProgress
 from gmgclim.training.losses import squared_error_sums, weighted_mse
 from gmgclim.training.optim import build_optimizer, set_lr
 from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import restore_rng_state, seed_everything
+from gmgclim.training.run_dir import discard_failed_run, missing_dirs, open_run_dir
 from gmgclim.training.run_log import LogWindow, MetricsWriter, log_train, log_validation
 from gmgclim.training.samplers import ResumableDistributedSampler, ShardSampler
 from gmgclim.training.sampling import teacher_forcing_mask
 from gmgclim.training.signals import StopSignal, TrainingInterrupted
-from gmgclim.training.state import RunPlan, TrainState, check_resume_compatible, make_checkpoint
-from gmgclim.training.task_data import STATS_NAME, TaskData, prepare_task
+from gmgclim.training.state import RunPlan, TrainState, make_checkpoint
+from gmgclim.training.task_data import TaskData, prepare_task
 
 __all__ = [
     "ResumableDistributedSampler",
@@ -109,7 +96,8 @@ def train(
     overrides : list of str, optional
         ``key.path=value`` overrides when ``recipe`` is a file.
     progress : bool
-        Show a progress bar on rank 0.
+        On rank 0, show each data-preparation stage (opening, loading, statistics) and a bar over
+        the optimiser steps (:mod:`gmgclim.progress`, rich on stderr).
 
     Returns
     -------
@@ -124,53 +112,14 @@ def train(
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides=overrides)
     info = setup_distributed(recipe.training.device, threads=recipe.training.threads_per_process)
-    created = _missing_dirs(Path(recipe.output.dir)) if info.is_main else []
+    created = missing_dirs(Path(recipe.output.dir)) if info.is_main else []
     try:
         return _train(recipe, info, progress)
     except BaseException:
-        _discard_failed_run(created)
+        discard_failed_run(created)
         raise
     finally:
         cleanup_distributed()
-
-
-#: What a run writes before its first checkpoint (a failed new run removes exactly these).
-_RUN_FILES = (MARKER_FILE, "recipe.yaml", STATS_NAME, "run.log", "metrics.csv", "metrics.jsonl")
-_RUN_DIRS = ("tensorboard", CHECKPOINT_DIR)
-
-
-def _missing_dirs(path: Path) -> list[Path]:
-    """``path`` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        missing.append(path)
-        path = path.parent
-    return missing
-
-
-def _discard_failed_run(created: list[Path]) -> None:
-    """Remove the run directory (and empty parents) this run created, when it holds no checkpoint.
-
-    A training that fails before its first checkpoint (missing data, an empty split, a bad model
-    section) leaves no half-made run folder behind. Only the files a run writes are removed; a
-    directory that holds anything else is kept, and so is one that existed before this run.
-    """
-    if not created or not created[0].is_dir():
-        return
-    run_dir = created[0]
-    if find_checkpoint(run_dir) or find_checkpoint(run_dir, "best"):
-        return  # a checkpoint: the run resumes from it
-    try:
-        for name in _RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-        for name in _RUN_DIRS:
-            if (run_dir / name).is_dir():
-                shutil.rmtree(run_dir / name)
-        for path in created:  # deepest first; stops at the first one that is not empty
-            path.rmdir()
-    except OSError:  # something else is in there (or not ours to remove): keep it
-        pass
 
 
 def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
@@ -178,11 +127,11 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
     run_dir = Path(recipe.output.dir)
     latest_path = run_dir / CHECKPOINT_DIR / LATEST_NAME
     best_path = run_dir / CHECKPOINT_DIR / BEST_NAME
-    resume = _open_run_dir(recipe, run_dir, latest_path, info)
+    resume = open_run_dir(recipe, run_dir, info)
 
     # data, model, optimiser, sampler: the same on every rank and every run of the recipe
     seed_everything(t.seed)
-    data = prepare_task(recipe, run_dir, info.is_main)
+    data = prepare_task(recipe, run_dir, info.is_main, progress=info.is_main and progress)
     model_config = build_model_config(recipe, data.task)
     from gmgclim.models import get_model
 
@@ -209,13 +158,7 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
         )
 
     writer = MetricsWriter(run_dir, state.step, recipe.output.tensorboard) if info.is_main else None
-    bar = None
-    if info.is_main and progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=plan.total_steps, initial=state.step, desc="train", unit="step", mininterval=1.0
-        )
+    bar = StepProgress(plan.total_steps, state.step, "train", enabled=info.is_main and progress)
 
     ddp_model.train()
     window = LogWindow()
@@ -251,13 +194,14 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
             if state.step % t.log_every == 0 or state.step == plan.total_steps:
                 log_train(writer, bar, info.device, state, window, lr, grad_norm)
                 window = LogWindow()
-            if bar is not None:
-                bar.update(1)
+            bar.advance()
 
             if _validation_due(t, state.step, end_of_epoch, plan.total_steps):
+                bar.describe("validate")
                 valid_loss, rmse = validate(
                     model, data, info, t.batch_size, t.validate_batches, t.precision
                 )
+                bar.describe("train")
                 improved = state.record_validation(valid_loss)
                 log_validation(writer, bar, data.task, state, valid_loss, rmse, improved)
                 if improved:
@@ -281,34 +225,6 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
             file=sys.stderr,
         )
     return run_dir
-
-
-def _open_run_dir(
-    recipe: Recipe, run_dir: Path, latest_path: Path, info: DistInfo
-) -> Checkpoint | None:
-    """Create the run directory, write ``recipe.yaml``; the checkpoint to resume from, if any.
-
-    Raises
-    ------
-    RecipeError
-        The directory holds a run of another data or model section.
-    """
-    # a file, the current directory or a foreign directory is never written into
-    check_output_path(run_dir, "run", "output.dir")
-    if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_marker(run_dir, "run")
-        for name in (LATEST_NAME, BEST_NAME):
-            remove_stale_temporaries(run_dir / CHECKPOINT_DIR / name)
-    barrier()
-    has_checkpoint = find_checkpoint(run_dir) or find_checkpoint(run_dir, "best")
-    # a corrupt latest.pt falls back to best.pt (and back), with a note on stderr
-    resume = load_checkpoint(run_dir) if has_checkpoint else None
-    if resume is not None:
-        check_resume_compatible(recipe, resume, latest_path)
-    if info.is_main:
-        (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
-    return resume
 
 
 def _epoch_batches(
@@ -398,7 +314,10 @@ def training_loss(
         predictions, truth = predictions[:, -task.output_steps :], targets
     else:
         truth = torch.cat([inputs[:, 1:], targets], dim=1)
-    valid = batch.get("mask") if t.loss.nan_masked else None
+    # NaN/inf targets are masked, never scored as their fill (any loss.nan_masked setting)
+    valid = batch.get("mask")
+    if valid is not None and t.loss.frames != "forecast":
+        valid = torch.cat([batch["input_mask"][:, 1:], valid], dim=1)
     row_weights = data.row_weights if t.loss.latitude_weighted else None
     if row_weights is not None and "rows" in batch:
         row_weights = row_weights.to(batch["rows"].device)[batch["rows"]]  # (B, h) of each crop
@@ -519,9 +438,8 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str
     return {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
 
 
-def _close(bar: Any, writer: MetricsWriter | None) -> None:
-    if bar is not None:
-        bar.close()
+def _close(bar: StepProgress, writer: MetricsWriter | None) -> None:
+    bar.close()
     if writer is not None:
         writer.close()
 
@@ -564,8 +482,10 @@ def build_model_config(recipe: Recipe, task: Task) -> dict[str, Any]:
     )
     if task.context_channels:
         values["context_channels"] = task.context_channels
-    if task.residual in ("persistence", "extrapolation"):
+    if task.residual != "none":
         values["residual"] = True
+        if task.residual_lag != 1:
+            values["residual_lag"] = task.residual_lag
     try:
         config = config_from_dict(recipe.model.name, values)
     except (ValueError, TypeError) as exc:

@@ -1,9 +1,10 @@
 """The run's log: ``metrics.csv`` (long format), ``metrics.jsonl``, TensorBoard, the progress bar.
 
 :class:`MetricsWriter` owns the files; :func:`log_train` and :func:`log_validation` turn one train
-window or one validation into values for them (every rank joins the loss reduction; only rank 0
-passes a writer and a bar). Written by rank 0 only. On resume, rows logged after the checkpoint being resumed are dropped, so a
-resumed run's files read as if it had never stopped.
+window or one validation into values for them and for the bar
+(:class:`gmgclim.progress.StepProgress`). Every rank joins the loss reduction; only rank 0 passes
+a writer and an enabled bar, so the files are written by rank 0 only. On resume, rows logged after
+the checkpoint being resumed are dropped, so a resumed run's files read as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from gmgclim.distributed import all_reduce_sum
 
 if TYPE_CHECKING:
     from gmgclim.data.task import Task
+    from gmgclim.progress import StepProgress
     from gmgclim.training.state import TrainState
 
 __all__ = ["CSV_FIELDS", "LogWindow", "MetricsWriter", "lead_label", "log_train", "log_validation"]
@@ -120,7 +122,7 @@ class LogWindow:
 
 def log_train(
     writer: MetricsWriter | None,
-    bar: Any,
+    bar: StepProgress,
     device: torch.device,
     state: TrainState,
     window: LogWindow,
@@ -141,15 +143,12 @@ def log_train(
         values["grad_norm"] = float(grad_norm)
     if writer is not None:
         writer.write(state.step, state.epoch, "train", values)
-    if bar is not None:
-        bar.set_postfix(
-            loss=f"{train_loss:.4f}", lr=f"{lr:.2e}", samples_s=f"{values['samples_per_s']:.1f}"
-        )
+    bar.show(loss=f"{train_loss:.4f}", lr=f"{lr:.2e}", samples_s=f"{values['samples_per_s']:.1f}")
 
 
 def log_validation(
     writer: MetricsWriter | None,
-    bar: Any,
+    bar: StepProgress,
     task: Task,
     state: TrainState,
     valid_loss: float,
@@ -164,8 +163,8 @@ def log_validation(
             for k in range(t_out):
                 values[f"rmse_{name}_{lead_label(step_td, k + 1)}"] = float(rmse[k, c])
         writer.write(state.step, state.epoch, "valid", values)
-    if bar is not None:
-        bar.write(
+    if bar.enabled:
+        bar.log(
             f"step {state.step}: valid loss {valid_loss:.4f}, RMSE {task.channels[0]} "
             f"+{lead_label(step_td, 1)} {rmse[0, 0]:.3f} .. +{lead_label(step_td, t_out)} "
             f"{rmse[-1, 0]:.3f}" + (" (best)" if improved else "")

@@ -20,9 +20,11 @@ from gmgclim.data.normalization import (
     NormalizationStats,
     check_physical_ranges,
     compute_or_load_stats,
+    filled_input_lines,
 )
 from gmgclim.data.task import Task, open_task_data
 from gmgclim.errors import RecipeError
+from gmgclim.progress import Stage
 from gmgclim.training.losses import latitude_weights
 
 __all__ = ["IN_MEMORY_BYTES", "STATS_NAME", "TaskData", "prepare_task"]
@@ -43,7 +45,9 @@ class TaskData:
         checkpoints store ``task.to_dict()``.
     train_set, valid_set : gmgclim.data.torch_dataset.WindowDataset
         Windows of each split: ``inputs`` (T_in, C, H, W) and ``targets`` (T_out, C, H, W),
-        normalised, plus a validity ``mask`` when the loss is NaN-masked.
+        normalised, NaN/inf filled with ``data.fill_nan``, plus the validity masks ``mask``
+        (T_out, C, H, W) and ``input_mask`` (T_in, C, H, W) that keep filled targets out of the
+        loss.
     stats : NormalizationStats
         Train-split per-channel mean and std, physical units.
     std : np.ndarray
@@ -73,7 +77,21 @@ def _data_source(entry: str) -> str:
         return f"data {entry!r}"
 
 
-def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = True) -> TaskData:
+def _log_filled_inputs(lines: list[str], run_dir: Path | None) -> None:
+    """Print each line of :func:`filled_input_lines` to stderr and append it to ``run.log``."""
+    import sys
+    import time
+
+    for line in lines:
+        print(f"data: {line}", file=sys.stderr)
+        if run_dir is not None and run_dir.is_dir():
+            with open(run_dir / "run.log", "a") as fh:
+                fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} data: {line}\n")
+
+
+def prepare_task(
+    recipe: Recipe, run_dir: Path | None = None, is_main: bool = True, progress: bool = False
+) -> TaskData:
     """Open the recipe's data and build the train and valid window datasets.
 
     Parameters
@@ -83,6 +101,8 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
         Where normalisation statistics are cached (``normalization.json``).
     is_main : bool
         Only the main process writes the cache.
+    progress : bool
+        Show each stage (opening, loading, statistics) with a spinner and its dask tasks.
 
     Returns
     -------
@@ -97,20 +117,24 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
     from gmgclim.data.context import ContextFields
     from gmgclim.data.torch_dataset import WindowDataset
     from gmgclim.data.transforms import forward as transform_forward
-    from gmgclim.data.windows import build_windows
+    from gmgclim.data.windows import build_windows, check_step
 
     task = Task.from_recipe(recipe)
     first, last = task.time_range()
-    ds = open_task_data(task, time=slice(first, last))
+    with Stage(f"opening {task.entry!r}", progress):
+        ds = open_task_data(task, time=slice(first, last))
     in_memory = recipe.data.in_memory
     if in_memory is None:
         in_memory = ds.nbytes < IN_MEMORY_BYTES
     if in_memory:
-        ds = ds.load()  # small data: numpy slices instead of a decompressing file read per sample
+        # small data: numpy slices instead of a decompressing file read per sample
+        with Stage(f"loading {ds.nbytes / 2**20:.0f} MiB into memory", progress):
+            ds = ds.load()
     select_channels(ds, task.channels)  # a missing channel fails here, naming it
     task = task.with_grid(ds)
 
     times = ds["time"].values
+    check_step(times, task.step, f"{recipe.source}: data.step", _data_source(task.entry))
     windows = {}
     for name in ("train", "valid"):
         start, end = task.split_bounds(name)
@@ -135,18 +159,22 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
     if run_dir is not None:
         reuse.append(run_dir / STATS_NAME)
     # statistics of the fields the network sees: after the target transform (lazy on dask data)
-    stats = compute_or_load_stats(
-        transform_forward(task.transform, ds),
-        list(task.channels),
-        slice(*task.split_bounds("train")),
-        None,
-        reuse=reuse,
-        write=is_main,
-        source=f"{recipe.source}",
-    )
+    with Stage("normalisation statistics of the train split", progress):
+        stats = compute_or_load_stats(
+            transform_forward(task.transform, ds),
+            list(task.channels),
+            slice(*task.split_bounds("train")),
+            None,
+            diurnal=task.residual == "diurnal",  # the reference's mean day, of the train split
+            reuse=reuse,
+            write=is_main,
+            source=f"{recipe.source}",
+        )
     transformed = [] if task.transform in (None, "none") else list(task.channels)
     check_physical_ranges(stats, _data_source(task.entry), skip=transformed)
-    context = ContextFields.for_dataset(task.forcings, task.statics, ds)
+    if is_main:
+        _log_filled_inputs(filled_input_lines(stats, task.fill_nan), run_dir)
+    context = ContextFields.for_task(task, ds)
     datasets = {
         name: WindowDataset(
             ds,
@@ -154,13 +182,13 @@ def prepare_task(recipe: Recipe, run_dir: Path | None = None, is_main: bool = Tr
             windows[name],
             stats,
             fill_nan=task.fill_nan,
-            return_mask=recipe.training.loss.nan_masked,
+            return_mask=True,  # NaN/inf targets are masked, never scored as their fill
             context=context,
             transform=task.transform,
             # random crops for training only: validation scores the whole grid
             crop=task.crop if name == "train" else None,
             seed=recipe.training.seed,
-            baseline="extrapolation" if task.residual == "extrapolation" else "none",
+            baseline=task.residual if task.residual in ("extrapolation", "diurnal") else "none",
         )
         for name in ("train", "valid")
     }

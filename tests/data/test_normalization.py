@@ -79,7 +79,7 @@ def test_empty_period_and_all_nan():
     with pytest.raises(DataError, match=r"no data in the statistics time range"):
         compute_stats(ds, CHANNELS, ("1990", "1991"))
     nan = ds.assign(**{"2m_temperature": ds["2m_temperature"] * np.nan})
-    with pytest.raises(DataError, match=r"channels \['t2m'\] have no valid"):
+    with pytest.raises(DataError, match=r"channels \['t2m'\] have no finite values \(all NaN"):
         compute_stats(nan, ["t2m"])
 
 

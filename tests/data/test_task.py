@@ -66,6 +66,8 @@ def test_task_from_the_quickstart_recipe():
         ({"statics": ["orography_typo"]}, "unknown statics"),
         ({"transform": "sqrt"}, "unknown transform"),
         ({"residual": "climatology"}, "data.residual"),
+        ({"residual": "daily_persistence", "input_steps": 2}, "input_steps covering a day"),
+        ({"residual": "daily_persistence", "step": "5h"}, "divides one day"),
         ({"step": "six hours"}, "step must look like"),
         ({"colour": "red"}, r"unknown task keys \['colour'\]"),
         ({"grid": {"crop": None, "zoom": 2}}, r"unknown keys \['zoom'\]"),
@@ -74,6 +76,12 @@ def test_task_from_the_quickstart_recipe():
 def test_bad_task_values_name_the_key(change, message):
     with pytest.raises((DataError, ValueError), match=message):
         Task.from_dict({**OLD_TASK, **change}, source="ckpt.pt")
+
+
+def test_daily_persistence_lag_is_a_day_of_frames():
+    task = Task.from_dict({**OLD_TASK, "residual": "daily_persistence", "input_steps": 4})
+    assert task.residual_lag == 4  # 24 h of 6 h steps
+    assert Task.from_dict(OLD_TASK).residual_lag == 1
 
 
 def test_missing_keys_and_splits_are_named():

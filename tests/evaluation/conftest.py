@@ -63,8 +63,10 @@ def _write_store(
     offset: float = 0.0,
     written: list[bool] | None = None,
     attrs: dict | None = None,
+    nan_cells: int = 0,
 ) -> Path:
-    """A forecast store: the truth on the task's grid at valid time, plus ``offset`` K."""
+    """A forecast store: the truth on the task's grid at valid time, plus ``offset`` K, with NaN
+    in the first ``nan_cells`` cells of the first latitude row of the first init and lead."""
     truth = mock_gridded_dataset(periods=40, variables=("2m_temperature",))
     if task is not None:
         for dim, start, stop in task.grid.crop:
@@ -76,6 +78,8 @@ def _write_store(
     ]
     fc = xr.concat(fields, dim=xr.DataArray(leads, dims="prediction_timedelta"))
     fc = fc.transpose("time", "prediction_timedelta", "latitude", "longitude")
+    if nan_cells:
+        fc["2m_temperature"][0, 0, 0, :nan_cells] = np.nan
     fc["crs"] = xr.DataArray(np.int32(0), attrs={"grid_mapping_name": "latitude_longitude"})
     if written is not None:
         fc = fc.assign_coords(init_written=("time", np.asarray(written)))

@@ -85,3 +85,18 @@ def test_write_scores(tmp_path, mock_catalog, stores):
 def test_no_dask_client_without_options():
     with dask_client(None, None) as client:
         assert client is None
+
+
+@pytest.mark.parametrize(("nan_cells", "warned"), [(1, False), (6, True)])
+def test_missing_forecast_cells_are_skipped_counted_and_warned(
+    tmp_path, mock_catalog, stores, nan_cells, warned
+):
+    """NaN cells in a forecast do not make its scores NaN: they are skipped, counted, and a
+    warning names them when above 1 % of the truth's cells."""
+    path = stores.write(tmp_path / "fc.zarr", stores.task(), offset=1.0, nan_cells=nan_cells)
+    result = score_store(path, metrics=["rmse", "mae"])
+    rmse = result.scores["2m_temperature"].sel(model="gmg", metric="rmse")
+    np.testing.assert_allclose(rmse, [1.0, 1.0], atol=1e-4)
+    (line,) = result.notes
+    assert f"gmg 2m_temperature: {nan_cells} of " in line and "NaN/inf" in line
+    assert line.startswith("warning: ") == warned

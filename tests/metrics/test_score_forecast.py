@@ -104,6 +104,7 @@ def test_score_categorical_and_fss_layout():
         "deterministic",
         "categorical",
         "n_verified",
+        "n_cells",
     }
     table = scores_to_table(scores)
     assert set(table.metric) == {"mae", "csi", "ets", "fss"}

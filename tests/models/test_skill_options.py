@@ -121,3 +121,27 @@ def test_residual_from_a_baseline_forecast():
         GMG(_config()).eval()(x, baseline=baseline)
     with pytest.raises(ValueError, match="baseline must have shape"):
         model(x, baseline=torch.randn(1, 2, 1, 16, 16))
+
+
+def test_lagged_residual_starts_from_the_frame_a_lag_before():
+    """With a zero readout and residual_lag L, forecast frame f repeats frame f - L (inputs first)."""
+    model = GMG(_config(residual=True, residual_lag=2, output_steps=5)).eval()
+    torch.nn.init.zeros_(model.head.weight)
+    x = torch.randn(1, 2, 1, 16, 16)
+    with torch.no_grad():
+        out = model(x)
+    # frames 2, 3, 4, 5, 6 repeat frames 0, 1, 2 (= 0), 3 (= 1), 4 (= 0): yesterday's cycle, again
+    expected = torch.stack([x[:, 0], x[:, 1], x[:, 0], x[:, 1], x[:, 0]], dim=1)
+    torch.testing.assert_close(out, expected)
+    # one-step predictions with targets: frame t + 1 from frame t + 1 - L, or the fed frame t = 0
+    y = torch.randn(1, 5, 1, 16, 16)
+    with torch.no_grad():
+        steps = model(x, y, torch.ones(1, 4, 1, 16, 16))
+    frames = torch.cat([x, y], dim=1)
+    torch.testing.assert_close(steps[:, 0], frames[:, 0])
+    torch.testing.assert_close(steps[:, 1:], frames[:, :-2])
+
+
+def test_residual_lag_must_fit_in_the_inputs():
+    with pytest.raises(ValueError, match="residual_lag"):
+        _config(residual=True, residual_lag=3)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gmgclim.cli import main
-from gmgclim.training.loop import _discard_failed_run, _missing_dirs
+from gmgclim.training.run_dir import discard_failed_run, missing_dirs
 
 
 def _tiny(tiny, run_dir: Path) -> tuple[Path, dict]:
@@ -68,25 +68,25 @@ def _half_made_run(run_dir: Path) -> None:
 
 def test_discard_removes_only_what_a_run_writes(tmp_path: Path):
     run_dir = tmp_path / "a" / "run"
-    created = _missing_dirs(run_dir)
+    created = missing_dirs(run_dir)
     assert created == [run_dir.absolute(), (tmp_path / "a").absolute()]
     _half_made_run(run_dir)
-    _discard_failed_run(created)
+    discard_failed_run(created)
     assert not (tmp_path / "a").exists()
 
     # a file the run did not write keeps the directory (and its parents)
-    created = _missing_dirs(run_dir)
+    created = missing_dirs(run_dir)
     _half_made_run(run_dir)
     (run_dir / "notes.txt").write_text("mine")
-    _discard_failed_run(created)
+    discard_failed_run(created)
     assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt"]
 
 
 def test_discard_keeps_a_run_with_a_checkpoint(tmp_path: Path):
     run_dir = tmp_path / "run"
-    created = _missing_dirs(run_dir)
+    created = missing_dirs(run_dir)
     _half_made_run(run_dir)
     (run_dir / "checkpoints" / "best.pt").write_bytes(b"x")
-    _discard_failed_run(created)
+    discard_failed_run(created)
     assert (run_dir / "recipe.yaml").is_file()
-    assert _missing_dirs(run_dir) == []
+    assert missing_dirs(run_dir) == []

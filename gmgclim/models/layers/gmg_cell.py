@@ -14,10 +14,14 @@ from torch import nn
 from gmgclim.models.layers.attention_memory import SelfAttentionMemory
 from gmgclim.models.layers.global_focus import GlobalFocus
 from gmgclim.models.layers.padding import conv_bias, grid_conv2d
-from gmgclim.models.layers.st_lstm import maybe_layer_norm, st_lstm_update, state_convs, state_norms
+from gmgclim.models.layers.st_lstm import (
+    STLSTMCellBase,
+    maybe_layer_norm,
+    state_norms,
+)
 
 
-class GMGCell(nn.Module):
+class GMGCell(STLSTMCellBase):
     """One GMG layer (the reference's ``GSAMSpatioTemporalLSTMCell``).
 
     Parameters
@@ -51,6 +55,8 @@ class GMGCell(nn.Module):
     same function with fewer FLOPs.
     """
 
+    conv_x: nn.Conv2d
+
     def __init__(
         self,
         in_channels: int,
@@ -65,14 +71,13 @@ class GMGCell(nn.Module):
         forget_bias: float = 1.0,
         periodic: bool = False,
     ) -> None:
-        super().__init__()
         n = num_hidden
+        # run merged with the multi-scale convolutions (input_weight), so a plain Conv2d
+        conv_x = nn.Conv2d(in_channels, 7 * n, filter_size, bias=False)
+        super().__init__(conv_x, n, filter_size, forget_bias, periodic)
         self.num_hidden = n
         self.filter_size = filter_size
-        self.forget_bias = forget_bias
         self.periodic = periodic
-        self.conv_x = nn.Conv2d(in_channels, 7 * n, filter_size, bias=False)
-        self.conv_h, self.conv_m, self.conv_o = state_convs(n, filter_size, periodic)
         self.multiscale = nn.ModuleList(nn.Conv2d(in_channels, n, k) for k in multiscale_kernels)
         self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
         self.focus = GlobalFocus(in_channels, n, focus_kernel, periodic)
@@ -148,17 +153,7 @@ class GMGCell(nn.Module):
         forget_bias = 0.0 if isinstance(self.norm_x, nn.Identity) else self.forget_bias
         xs = grid_conv2d(x, weight, bias, periodic=self.periodic)
         x_gates, s = xs[:, : 7 * n], xs[:, 7 * n :]
-        c_new, m_new, o_partial = st_lstm_update(
-            self.norm_x(x_gates),
-            self.norm_h(self.conv_h(h)),
-            self.norm_m(self.conv_m(m)),
-            c,
-            m,
-            forget_bias,
-        )
-        mem = torch.cat([c_new, m_new], dim=1)
-        o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
-        h_new = o * torch.tanh(self.conv_last(mem))
+        h_new, c_new, m_new, o = self.memory_step(self.norm_x(x_gates), h, c, m, forget_bias)
         h_new = self.focus(x, h_new) * self.norm_s(s)
         h_new, m_new = self.attention(h_new, m_new, projections)
         h_new = torch.addcmul(h_new, 1 - o, z)  # the highway: h + (1 - o) z

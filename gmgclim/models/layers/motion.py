@@ -8,6 +8,8 @@ tap j sits at (j // k - k // 2, j % k - k // 2) around each position.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -121,17 +123,16 @@ class GlobalGrowth(nn.Module):
         return mean * factor
 
 
-class MotionGuided(nn.Module):
-    """MotionGRU (MotionRNN) with optional global growth (GMG's Motion Guided Module).
+@dataclass(frozen=True)
+class MotionSpec:
+    """Options of the motion module (:class:`MotionGuided`) and its branch.
 
-    Parameters
+    Attributes
     ----------
-    channels : int
-        C', channels of the motion feature.
     neighbourhood : int
         k; offsets have 2 k^2 channels.
     kernel_size : int
-        Kernel of the update/reset/output and warp-gate convolutions (3).
+        Kernel of the update/reset/output and warp-gate convolutions.
     global_growth : bool
         Apply :class:`GlobalGrowth` to the mean field (GMG) or not (MotionRNN).
     alpha_init, beta_init : float
@@ -140,26 +141,39 @@ class MotionGuided(nn.Module):
         Wrap in x.
     """
 
-    def __init__(
-        self,
-        channels: int,
-        neighbourhood: int = 3,
-        kernel_size: int = 3,
-        global_growth: bool = True,
-        alpha_init: float = 0.5,
-        beta_init: float = 0.9,
-        periodic: bool = False,
-    ) -> None:
+    neighbourhood: int = 3
+    kernel_size: int = 3
+    global_growth: bool = True
+    alpha_init: float = 0.5
+    beta_init: float = 0.9
+    periodic: bool = False
+
+
+class MotionGuided(nn.Module):
+    """MotionGRU (MotionRNN) with optional global growth (GMG's Motion Guided Module).
+
+    Parameters
+    ----------
+    channels : int
+        C', channels of the motion feature.
+    spec : MotionSpec
+        Neighbourhood, kernel, global growth and periodicity.
+    """
+
+    def __init__(self, channels: int, spec: MotionSpec = MotionSpec()) -> None:
         super().__init__()
-        motion = 2 * neighbourhood * neighbourhood
+        k, periodic = spec.kernel_size, spec.periodic
+        motion = 2 * spec.neighbourhood * spec.neighbourhood
         self.motion_channels = motion
-        self.update = GridConv2d(channels + motion, motion, kernel_size, periodic=periodic)
-        self.reset = GridConv2d(channels + motion, motion, kernel_size, periodic=periodic)
-        self.output = GridConv2d(channels + motion, motion, kernel_size, periodic=periodic)
+        self.update = GridConv2d(channels + motion, motion, k, periodic=periodic)
+        self.reset = GridConv2d(channels + motion, motion, k, periodic=periodic)
+        self.output = GridConv2d(channels + motion, motion, k, periodic=periodic)
         for conv in (self.update, self.reset, self.output):
             nn.init.zeros_(conv.weight)
-        self.warp = DeformableWarp(channels, neighbourhood, kernel_size, periodic)
-        self.growth = GlobalGrowth(channels, alpha_init, beta_init) if global_growth else None
+        self.warp = DeformableWarp(channels, spec.neighbourhood, k, periodic)
+        self.growth = (
+            GlobalGrowth(channels, spec.alpha_init, spec.beta_init) if spec.global_growth else None
+        )
 
     def forward(
         self, e: torch.Tensor, offset: torch.Tensor, mean: torch.Tensor, tau: int
@@ -206,8 +220,8 @@ class MotionBranch(nn.Module):
         Kernel of the encoder and the gate convolution.
     reduction : int
         Motion channels C' = N // reduction (4).
-    neighbourhood, kernel_size, global_growth, alpha_init, beta_init, periodic
-        Passed to :class:`MotionGuided`.
+    spec : MotionSpec
+        Options of :class:`MotionGuided`; ``spec.periodic`` applies to every convolution.
     """
 
     def __init__(
@@ -215,19 +229,13 @@ class MotionBranch(nn.Module):
         num_hidden: int,
         filter_size: int = 5,
         reduction: int = 4,
-        neighbourhood: int = 3,
-        kernel_size: int = 3,
-        global_growth: bool = True,
-        alpha_init: float = 0.5,
-        beta_init: float = 0.9,
-        periodic: bool = False,
+        spec: MotionSpec = MotionSpec(),
     ) -> None:
         super().__init__()
         c = num_hidden // reduction
+        periodic = spec.periodic
         self.encoder = GridConv2d(num_hidden, c, filter_size, stride=2, periodic=periodic)
-        self.motion = MotionGuided(
-            c, neighbourhood, kernel_size, global_growth, alpha_init, beta_init, periodic
-        )
+        self.motion = MotionGuided(c, spec)
         self.decoder = GridConvTranspose2d(c, num_hidden, 4, 2, 1, periodic=periodic)
         self.gate = GridConv2d(2 * num_hidden, num_hidden, filter_size, periodic=periodic)
 

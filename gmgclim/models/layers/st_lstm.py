@@ -6,6 +6,8 @@ convolutions and calls :func:`st_lstm_update`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -101,15 +103,16 @@ def state_norms(
     )
 
 
-class STLSTMCell(nn.Module):
-    """PredRNN's ST-LSTM cell, optionally with MotionRNN's motion highway.
+@dataclass(frozen=True)
+class CellSpec:
+    """Sizes and options of one cell of a recurrent stack (built by ``recurrent.stacked_cells``).
 
-    Parameters
+    Attributes
     ----------
     in_channels : int
         Channels of the layer input x.
     num_hidden : int
-        N, channels of h, c and m.
+        N, channels of the hidden state and the cell (and memory) states.
     height, width : int
         Patch-grid size (used only by the LayerNorm variant).
     filter_size : int
@@ -117,34 +120,114 @@ class STLSTMCell(nn.Module):
     layer_norm : bool
         LayerNorm after each gate convolution.
     forget_bias : float
-        Forget-gate bias (1.0 in PredRNN).
+        Forget-gate bias.
     periodic : bool
         Wrap in x.
+    """
+
+    in_channels: int
+    num_hidden: int
+    height: int
+    width: int
+    filter_size: int
+    layer_norm: bool
+    forget_bias: float
+    periodic: bool
+
+
+class STLSTMCellBase(nn.Module):
+    """The ST-LSTM memory step that PredRNN's, MotionRNN's and GMG's cells share.
+
+    Parameters
+    ----------
+    conv_x : nn.Module
+        The cell's input convolution (C_in -> 7N or more), registered before ``conv_h``,
+        ``conv_m``, ``conv_o`` (:func:`state_convs`): the order fixes the random initial weights
+        and the parameter order of checkpoints.
+    num_hidden, filter_size, forget_bias, periodic
+        N, the odd kernel of the state convolutions, the forget-gate bias, wrapping in x.
+
+    Subclasses then build ``conv_last`` (1x1, 2N -> N) and ``norm_x``, ``norm_h``, ``norm_m``,
+    ``norm_o`` (:func:`state_norms`), and compute their own input gates.
+    """
+
+    conv_last: nn.Module
+    norm_h: nn.Module
+    norm_m: nn.Module
+    norm_o: nn.Module
+
+    def __init__(
+        self,
+        conv_x: nn.Module,
+        num_hidden: int,
+        filter_size: int,
+        forget_bias: float,
+        periodic: bool,
+    ) -> None:
+        super().__init__()
+        self.forget_bias = forget_bias
+        self.conv_x = conv_x
+        self.conv_h, self.conv_m, self.conv_o = state_convs(num_hidden, filter_size, periodic)
+
+    def memory_step(
+        self,
+        x_gates: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        m: torch.Tensor,
+        forget_bias: float,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """New cell c, memory m, hidden state h and output gate o from the input gates.
+
+        Parameters
+        ----------
+        x_gates : torch.Tensor
+            (B, 7N, h, w) input convolution, normalised (see :func:`st_lstm_update`).
+        h, c, m : torch.Tensor
+            (B, N, h, w) hidden, cell, spatiotemporal memory.
+        forget_bias : float
+            Added to both forget gates (0 when the input convolution's bias holds it).
+
+        Returns
+        -------
+        h_new, c_new, m_new, o : torch.Tensor
+            (B, N, h, w) each; ``h_new = o * tanh(conv_last([c_new, m_new]))``.
+        """
+        c_new, m_new, o_partial = st_lstm_update(
+            x_gates,
+            self.norm_h(self.conv_h(h)),
+            self.norm_m(self.conv_m(m)),
+            c,
+            m,
+            forget_bias,
+        )
+        mem = torch.cat([c_new, m_new], dim=1)
+        o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
+        h_new = o * torch.tanh(self.conv_last(mem))
+        return h_new, c_new, m_new, o
+
+
+class STLSTMCell(STLSTMCellBase):
+    """PredRNN's ST-LSTM cell, optionally with MotionRNN's motion highway.
+
+    Parameters
+    ----------
+    spec : CellSpec
+        Input channels, N, grid, kernel, LayerNorm, forget bias (1.0 in PredRNN), periodicity.
     highway : bool
         Add MotionRNN's highway term ``(1 - o) * z`` to the hidden state.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        num_hidden: int,
-        height: int,
-        width: int,
-        filter_size: int,
-        layer_norm: bool,
-        forget_bias: float,
-        periodic: bool,
-        highway: bool = False,
-    ) -> None:
-        super().__init__()
-        n = num_hidden
-        self.forget_bias = forget_bias
+    def __init__(self, spec: CellSpec, highway: bool = False) -> None:
+        n, k, periodic = spec.num_hidden, spec.filter_size, spec.periodic
+        conv_x = GridConv2d(spec.in_channels, 7 * n, k, bias=False, periodic=periodic)
+        super().__init__(conv_x, n, k, spec.forget_bias, periodic)
         self.highway = highway
-        self.conv_x = GridConv2d(in_channels, 7 * n, filter_size, bias=False, periodic=periodic)
-        self.conv_h, self.conv_m, self.conv_o = state_convs(n, filter_size, periodic)
         self.conv_last = nn.Conv2d(2 * n, n, 1, bias=False)
-        self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
-        self.norm_h, self.norm_m, self.norm_o = state_norms(n, height, width, layer_norm)
+        self.norm_x = maybe_layer_norm(7 * n, spec.height, spec.width, spec.layer_norm)
+        self.norm_h, self.norm_m, self.norm_o = state_norms(
+            n, spec.height, spec.width, spec.layer_norm
+        )
 
     def forward(
         self,
@@ -170,17 +253,9 @@ class STLSTMCell(nn.Module):
         h_new, c_new, m_new : torch.Tensor
             (B, N, h, w) each; with the highway, ``h_new`` is also the new highway.
         """
-        c_new, m_new, o_partial = st_lstm_update(
-            self.norm_x(self.conv_x(x)),
-            self.norm_h(self.conv_h(h)),
-            self.norm_m(self.conv_m(m)),
-            c,
-            m,
-            self.forget_bias,
+        h_new, c_new, m_new, o = self.memory_step(
+            self.norm_x(self.conv_x(x)), h, c, m, self.forget_bias
         )
-        mem = torch.cat([c_new, m_new], dim=1)
-        o = torch.sigmoid(o_partial + self.norm_o(self.conv_o(mem)))
-        h_new = o * torch.tanh(self.conv_last(mem))
         if self.highway:
             if z is None:
                 raise ValueError("STLSTMCell(highway=True) needs the highway tensor z")

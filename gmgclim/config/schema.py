@@ -1,14 +1,10 @@
-"""Recipe schema: the ``data`` / ``model`` / ``training`` / ``output`` sections of a training recipe.
+"""Recipe schema: strict pydantic models of the ``data`` / ``model`` / ``training`` / ``output``
+sections of a training recipe (reading and overriding files: :mod:`gmgclim.config.loading`).
 
-A recipe is a YAML file read with ``yaml.safe_load`` and validated by strict pydantic models: unknown
-keys, wrong types and impossible combinations (``output_steps < 1``, a warm-up longer than the run,
-overlapping splits) raise :class:`gmgclim.errors.RecipeError` naming the key path and the file.
-
-Example
--------
->>> recipe = load_recipe("recipes/quickstart.yaml", overrides=["training.lr=1e-4"])  # doctest: +SKIP
->>> recipe.training.lr  # doctest: +SKIP
-0.0001
+A recipe is a YAML file validated by these models: unknown keys, wrong types and impossible
+combinations (``output_steps < 1``, a warm-up longer than the run, overlapping splits) raise
+:class:`gmgclim.errors.RecipeError` naming the key path and the file. The public names are
+listed (and re-exported) by :mod:`gmgclim.config`.
 
 Conventions
 -----------
@@ -25,44 +21,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from gmgclim.errors import RecipeError
-
-__all__ = [
-    "DATA_DERIVED_MODEL_FIELDS",
-    "DataConfig",
-    "GridConfig",
-    "LossConfig",
-    "ModelSection",
-    "OptimizerConfig",
-    "OutputConfig",
-    "Recipe",
-    "SampledSplit",
-    "ScheduledSamplingConfig",
-    "SplitRange",
-    "SplitsConfig",
-    "TrainingConfig",
-    "apply_overrides",
-    "load_recipe",
-    "parse_step",
-    "recipe_from_dict",
-]
+from gmgclim.config.steps import parse_step
 
 #: Model-config fields set from the data section and the data itself, never written in a recipe.
 DATA_DERIVED_MODEL_FIELDS = (
@@ -75,46 +40,9 @@ DATA_DERIVED_MODEL_FIELDS = (
     "residual",
 )
 
-_STEP_RE = re.compile(r"^\s*(\d+)\s*(s|min|h|d)\s*$")
-_STEP_UNITS: dict[str, Literal["s", "m", "h", "D"]] = {"s": "s", "min": "m", "h": "h", "d": "D"}
 # YAML 1.1 (PyYAML) reads `1e-4` as a string; YAML 1.2 and people read it as a number.
 _FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
-
-
-def parse_step(step: str | np.timedelta64, what: str = "step") -> np.timedelta64:
-    """Parse a time step such as ``"6h"``, ``"1h"``, ``"5min"``, ``"30s"`` or ``"1d"``.
-
-    The one step parser of gmgclim (recipes, windows, tasks and forecasts all use it).
-
-    Parameters
-    ----------
-    step : str or np.timedelta64 or pd.Timedelta
-        A positive integer followed by one of ``s``, ``min``, ``h``, ``d``; or a positive timedelta.
-    what : str
-        The name used in the error message (a recipe key, an argument).
-
-    Returns
-    -------
-    np.timedelta64
-        The step in nanoseconds (``timedelta64[ns]``).
-    """
-    if isinstance(step, np.timedelta64) or hasattr(step, "to_timedelta64"):
-        value = np.timedelta64(step.to_timedelta64() if hasattr(step, "to_timedelta64") else step)
-        value = value.astype("timedelta64[ns]")
-        if value <= np.timedelta64(0, "ns"):
-            raise ValueError(f"{what} must be positive, got {step!r}")
-        return value
-    match = _STEP_RE.match(step) if isinstance(step, str) else None
-    shape = "step must look like '6h', '1h', '5min', '30s' or '1d'"
-    if match is None:
-        raise ValueError(
-            f"{what}: {shape}, got {step!r}" if what != "step" else f"{shape}, got {step!r}"
-        )
-    if int(match.group(1)) <= 0:
-        raise ValueError(f"{what} must be positive ({shape}), got {step!r}")
-    count, unit = int(match.group(1)), _STEP_UNITS[match.group(2)]
-    return np.timedelta64(count, unit).astype("timedelta64[ns]")
 
 
 def _yaml_number(value: Any) -> Any:
@@ -264,7 +192,8 @@ class DataConfig(_Strict):
         Path of a normalisation-statistics JSON to reuse; by default computed on the train split and
         cached in the run directory.
     fill_nan : float
-        Value (normalised units) that replaces NaN in inputs; targets keep a validity mask.
+        Value (normalised units, 0 = the channel mean) that replaces NaN and +-inf in inputs;
+        such targets are masked, never scored (training logs the count per channel).
     in_memory : bool, optional
         Load the selected data into memory before training (no per-sample file reads). None (the
         default) loads it when it is smaller than 1 GiB.
@@ -272,12 +201,17 @@ class DataConfig(_Strict):
         Known-in-advance inputs of every frame (``toa_insolation``, ``utc_hour_sin`` ...; see
         ``gmgclim.data.forcings``): read by the model, never predicted.
     statics : list of str
-        Per-pixel constant inputs (``land_sea_mask``, ``sin_latitude`` ...; ``gmgclim.data.statics``).
-    residual : {"none", "persistence", "extrapolation"}
+        Per-pixel constant inputs (``land_sea_mask``, ``sin_latitude`` ...; ``gmgclim.data.statics``),
+        or fields the entry declares under ``statics:`` in its catalog (orography ...; standardised).
+    residual : {"none", "persistence", "daily_persistence", "diurnal", "extrapolation"}
         ``persistence``: the model predicts the change from the frame it was fed (an untrained
-        model forecasts persistence); ``extrapolation``: the change from the optical-flow
-        extrapolation of its inputs (pysteps Lucas-Kanade), so it learns the correction to
-        advection (growth, decay, curved motion); for radar.
+        model forecasts persistence); ``daily_persistence``: the change from the same time the day
+        before (the diurnal cycle comes with the reference; needs a step that divides a day and
+        ``input_steps`` covering one); ``diurnal``: the change from persistence plus the train
+        split's mean diurnal change per pixel (needs a step that divides a day; the model keeps
+        that cycle and forecasts only its training grid); ``extrapolation``: the change from the
+        optical-flow extrapolation of its inputs (pysteps Lucas-Kanade), so it learns the
+        correction to advection (growth, decay, curved motion); for radar.
     transform : {"none", "log", "dbr"}
         Target transform applied before normalisation and undone in the forecast
         (``gmgclim.data.transforms``; ``log`` or ``dbr`` for rain rates).
@@ -298,7 +232,9 @@ class DataConfig(_Strict):
     in_memory: bool | None = None
     forcings: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     statics: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    residual: Literal["none", "persistence", "extrapolation"] = "none"
+    residual: Literal["none", "persistence", "daily_persistence", "diurnal", "extrapolation"] = (
+        "none"
+    )
     transform: Literal["none", "log", "dbr"] = "none"
     crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (
         None
@@ -398,7 +334,8 @@ class LossConfig(_Strict):
     latitude_weighted : bool
         Weight grid rows by ``cos(latitude)`` normalised to mean 1 (global grids).
     nan_masked : bool
-        Ignore target cells that are NaN (radar outside coverage).
+        Kept for older recipes: target cells that are NaN or +-inf (radar outside coverage) are
+        always left out of the loss and of validation, whatever this says.
     frames : {"all", "forecast"}
         ``all``: every predicted frame (T_in + T_out - 1, as GMG's reference); ``forecast``: only
         the T_out forecast frames.
@@ -407,13 +344,6 @@ class LossConfig(_Strict):
     latitude_weighted: bool = False
     nan_masked: bool = False
     frames: Literal["all", "forecast"] = "all"
-
-    @model_validator(mode="after")
-    def _masked_frames(self) -> LossConfig:
-        # Input frames reach the model with NaN already filled, so only forecast frames carry a mask.
-        if self.nan_masked and self.frames != "forecast":
-            raise ValueError("nan_masked: true needs frames: forecast (input frames carry no mask)")
-        return self
 
 
 class TrainingConfig(_Strict):
@@ -539,221 +469,3 @@ class Recipe(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain python (YAML/JSON/checkpoint friendly)."""
         return self.model_dump(mode="json")
-
-
-def _describe_error(err: ErrorDetails, model: type[BaseModel]) -> str:
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, err["loc"][:-1])
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{loc}'{hint}"
-    if kind == "missing":
-        return f"missing key '{loc}'"
-    msg = err["msg"].removeprefix("Value error, ")
-    where = f"'{loc}'" if loc else "recipe"
-    if kind.endswith("_type") or kind in {"literal_error", "int_from_float"}:
-        return f"{where}: {msg} (got {err.get('input')!r})"
-    return f"{where}: {msg}"
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the sub-model at ``loc`` (best effort; dict/list positions are skipped)."""
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        current = _submodel(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [n for n in current.model_fields if n != "source"]
-    return []
-
-
-def _submodel(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _submodel(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def recipe_from_dict(data: Any, source: str | Path | None = None) -> Recipe:
-    """Validate a recipe given as a mapping.
-
-    Parameters
-    ----------
-    data : mapping
-        The parsed YAML document.
-    source : str or Path, optional
-        The file it came from, named in error messages.
-
-    Returns
-    -------
-    Recipe
-    """
-    where = str(source) if source is not None else "<recipe>"
-    if not isinstance(data, dict):
-        raise RecipeError(
-            f"{where}: a recipe is a mapping with sections data, model, training, output; "
-            f"got {type(data).__name__}"
-        )
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as exc:
-        lines = [_describe_error(e, Recipe) for e in exc.errors()]
-        raise RecipeError(
-            f"{where}: " + "; ".join(lines),
-            hint="see recipes/quickstart.yaml and the docstrings in gmgclim/config.py",
-        ) from None
-    recipe.source = str(source) if source is not None else None
-    return recipe
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str], source: str = "<recipe>") -> None:
-    """Apply ``key.path=value`` overrides in place; values are read as YAML scalars or lists.
-
-    Parameters
-    ----------
-    data : dict
-        The parsed recipe, modified in place.
-    overrides : list of str
-        Items such as ``"training.lr=1e-4"``, ``"data.splits.train.end=2019-03-20"``,
-        ``"training.max_steps=20"``, ``"model.config.num_hidden=[32, 32]"``, ``"training.grad_clip=null"``.
-    source : str
-        File name for messages.
-    """
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key or any(not part for part in key.split(".")):
-            raise RecipeError(
-                f"{source}: override {item!r} must look like section.key=value",
-                hint="e.g. --set training.lr=1e-4",
-            )
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise RecipeError(
-                f"{source}: override {item!r}: value is not valid YAML: {exc}"
-            ) from None
-        parts = key.split(".")
-        node: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict):
-                raise RecipeError(
-                    f"{source}: override {item!r}: '{'.'.join(parts[:depth])}' is not a section"
-                )
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            node = child
-        if not isinstance(node, dict):
-            raise RecipeError(
-                f"{source}: override {item!r}: '{'.'.join(parts[:-1])}' is not a section"
-            )
-        node[parts[-1]] = value
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML says last wins)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise RecipeError(
-                    f"{key_node.start_mark.name}: key {key!r} is given twice (lines {seen[key]} "
-                    f"and {line}); expected each key once",
-                    hint="delete one of them (YAML would silently keep the last)",
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml_unique(path: str | Path) -> Any:
-    """Parse a YAML file like ``yaml.safe_load``, refusing duplicate keys.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    Any
-        The parsed document.
-
-    Raises
-    ------
-    RecipeError
-        A key is given twice in one mapping (naming the key, the file and both lines).
-    yaml.YAMLError
-        The file is not YAML.
-    """
-    path = Path(path)
-    loader = _UniqueKeyLoader(path.read_text())
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def _blame_overrides(exc: RecipeError, path: Path, overrides: list[str]) -> RecipeError:
-    """The validation error, naming the ``--set`` item it comes from instead of the file."""
-    message = str(exc)
-    for item in overrides:
-        key = item.partition("=")[0].strip()
-        if key and key in message:
-            text = message.removeprefix(f"{path}: ")
-            return RecipeError(f"--set {item} (on recipe {path}): {text}", hint=exc.hint)
-    return exc
-
-
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read, override and validate a recipe file.
-
-    Parameters
-    ----------
-    path : str or Path
-        A YAML recipe.
-    overrides : list of str, optional
-        ``key.path=value`` items applied before validation (the CLI's ``--set``).
-
-    Returns
-    -------
-    Recipe
-
-    Raises
-    ------
-    RecipeError
-        The file is missing or not YAML, or a key is unknown, mistyped or impossible; the message
-        names the file and the key path.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(
-            f"recipe file {path} not found", hint="recipes/ holds the shipped recipes"
-        )
-    try:
-        data = read_yaml_unique(path)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not overrides:
-        return recipe_from_dict(data, source=path)
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a mapping of sections")
-    apply_overrides(data, list(overrides), source=f"--set (on recipe {path})")
-    try:
-        return recipe_from_dict(data, source=path)
-    except RecipeError as exc:
-        raise _blame_overrides(exc, path, list(overrides)) from None
