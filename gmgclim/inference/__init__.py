@@ -13,7 +13,8 @@ entry points), ``extrapolation`` (the nowcast baseline).
 
 from gmgclim.inference.extrapolation import extrapolation_forecast, write_extrapolation_zarr
 from gmgclim.inference.forecast import forecast, write_forecast_zarr
-from gmgclim.inference.forecaster import Forecaster, load_forecaster
+from gmgclim.inference.forecaster import Forecaster
+from gmgclim.inference.loading import load_forecaster
 from gmgclim.inference.zarr_writer import ForecastWriteReport
 
 __all__ = [

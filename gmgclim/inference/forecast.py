@@ -27,8 +27,9 @@ import numpy as np
 import xarray as xr
 
 from gmgclim.distributed import cleanup_distributed, join_process_group, rank_and_world_size
-from gmgclim.inference.forecaster import PRECISIONS, Forecaster, load_forecaster
+from gmgclim.inference.forecaster import PRECISIONS, Forecaster
 from gmgclim.inference.layout import empty_forecast_array
+from gmgclim.inference.loading import load_forecaster
 from gmgclim.inference.plan import ForecastPlan, plan_forecast
 from gmgclim.inference.zarr_writer import (
     ForecastWriteReport,
@@ -90,7 +91,7 @@ def forecast(
     Parameters
     ----------
     model_or_checkpoint : Forecaster, Checkpoint, str or Path
-        See :func:`~gmgclim.inference.forecaster.load_forecaster`.
+        See :func:`~gmgclim.inference.loading.load_forecaster`.
     dataset : xr.Dataset or str, optional
         Canonical dataset holding the input channels, or a catalog entry name; by default the
         entry of the model's task.
@@ -147,7 +148,7 @@ def write_forecast_zarr(
     Parameters
     ----------
     model_or_checkpoint : Forecaster, Checkpoint, str or Path
-        See :func:`~gmgclim.inference.forecaster.load_forecaster`.
+        See :func:`~gmgclim.inference.loading.load_forecaster`.
     dataset : xr.Dataset or str, optional
         Canonical input dataset or catalog entry name (default: the task's entry).
     store : str or path-like

@@ -32,7 +32,7 @@ from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
 from gmgclim.metrics.observed_fractions import ObservedFractions, event_box
 from gmgclim.metrics.weights import resolve_weights
-from gmgclim.metrics.window_sums import window_sum
+from gmgclim.metrics.window_sums import fss_terms, window_sum, windows_around
 
 Weights = str | xr.DataArray | None
 
@@ -210,7 +210,6 @@ def _fss_field(
     lowest threshold (the events of higher thresholds lie inside it), grown by the window's reach
     and read with another reach of margin, which gives the same sums as the whole field.
     """
-    h, w = fc.shape
     valid = np.isfinite(fc) & np.isfinite(ob)
     with np.errstate(invalid="ignore"):
         fc_events = [(fc >= thr) & valid for thr in thresholds]
@@ -231,14 +230,7 @@ def _fss_field(
                 out[i, k, 0] = np.count_nonzero(fe ^ oe)
                 out[i, k, 1] = np.count_nonzero(fe) + np.count_nonzero(oe)
             continue
-        reach = size // 2
-        r0, r1 = max(box[0] - reach, 0), min(box[1] + reach, h - 1)
-        c0, c1 = max(box[2] - reach, 0), min(box[3] + reach, w - 1)
-        i0, i1 = max(r0 - reach, 0), min(r1 + reach, h - 1)
-        j0, j1 = max(c0 - reach, 0), min(c1 + reach, w - 1)
-        read = (slice(i0, i1 + 1), slice(j0, j1 + 1))
-        inner = (slice(r0 - i0, r1 - i0 + 1), slice(c0 - j0, c1 - j0 + 1))
-        region = (slice(r0, r1 + 1), slice(c0, c1 + 1))
+        read, inner, region = windows_around(box, valid.shape, size)
         n_valid = window_sum(valid[read], size)[inner]
         inv = np.divide(1.0, n_valid, out=np.zeros_like(n_valid), where=n_valid > 0)
         valid_region = valid[region]
@@ -248,17 +240,8 @@ def _fss_field(
             pf *= inv
             po = window_sum(ob_events[i][read], size)[inner]
             po *= inv
-            both = pf * pf
-            both += po * po
-            pf -= po
-            pf *= pf
-            if pixel_weight is None:
-                # pixels outside the valid mask have no events but may have fractions: mask them
-                out[i, k, 0] = np.sum(pf, where=valid_region)
-                out[i, k, 1] = np.sum(both, where=valid_region)
-            else:
-                out[i, k, 0] = (pixel_weight * pf).sum()
-                out[i, k, 1] = (pixel_weight * both).sum()
+            # pixels outside the valid mask have no events but may have fractions: masked
+            out[i, k] = fss_terms(pf, po, valid_region, pixel_weight)
     return out
 
 

@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from gmgclim.metrics.window_sums import window_sum
+from gmgclim.metrics.window_sums import fss_terms, window_sum, windows_around
 
 __all__ = ["ObservedFractions", "event_box"]
 
@@ -185,7 +185,7 @@ class ObservedFractions:
                     out[i, k, 0] = max(pf2 + po2 - 2.0 * cross, 0.0)
                     out[i, k, 1] = pf2 + po2
                 continue
-            read, inner, region = _windows_around(box, forecast.shape, size)
+            read, inner, region = windows_around(box, forecast.shape, size)
             counts = frame.counts[size][region] - window_sum(gap[read], size)[inner]
             inv = _inverse(counts)
             ok = valid[region]
@@ -195,18 +195,9 @@ class ObservedFractions:
                 gap_events = frame.events[i][read] & gap[read]
                 if gap_events.any():
                     observed = observed - window_sum(gap_events, size)[inner]
-                po = observed * inv
                 pf = window_sum(fe[read], size)[inner]
                 pf *= inv
-                both = pf * pf + po * po
-                pf -= po
-                pf *= pf
-                if wr is None:
-                    out[i, k, 0] = np.sum(pf, where=ok)
-                    out[i, k, 1] = np.sum(both, where=ok)
-                else:
-                    out[i, k, 0] = (wr * pf).sum()
-                    out[i, k, 1] = (wr * both).sum()
+                out[i, k] = fss_terms(pf, observed * inv, ok, wr)
         return out
 
     @staticmethod
@@ -227,7 +218,7 @@ class ObservedFractions:
         box = event_box(fe)
         if box is None:
             return 0.0, 0.0
-        read, inner, region = _windows_around(box, fe.shape, size)
+        read, inner, region = windows_around(box, fe.shape, size)
         pf = window_sum(fe[read], size)[inner]
         pf *= frame.inv_count[size][region]
         po = frame.event_sums[size][i][region] * frame.inv_count[size][region]
@@ -241,23 +232,3 @@ class ObservedFractions:
 def _inverse(count: np.ndarray) -> np.ndarray:
     """1 / count where count > 0, else 0."""
     return np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
-
-
-def _windows_around(
-    box: tuple[int, int, int, int], shape: tuple[int, ...], size: int
-) -> tuple[tuple[slice, slice], tuple[slice, slice], tuple[slice, slice]]:
-    """Slices to form window sums on ``box`` (inclusive rows/cols) grown by a window's reach.
-
-    Returns ``(read, inner, region)``: the window sums of ``field[read]`` at ``[inner]`` are
-    those of the whole field at ``[region]`` (the read slice has another reach of margin).
-    """
-    h, w = shape[-2], shape[-1]
-    reach = size // 2
-    r0, r1 = max(box[0] - reach, 0), min(box[1] + reach, h - 1)
-    c0, c1 = max(box[2] - reach, 0), min(box[3] + reach, w - 1)
-    i0, i1 = max(r0 - reach, 0), min(r1 + reach, h - 1)
-    j0, j1 = max(c0 - reach, 0), min(c1 + reach, w - 1)
-    read = (slice(i0, i1 + 1), slice(j0, j1 + 1))
-    inner = (slice(r0 - i0, r1 - i0 + 1), slice(c0 - j0, c1 - j0 + 1))
-    region = (slice(r0, r1 + 1), slice(c0, c1 + 1))
-    return read, inner, region

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["window_sum"]
+__all__ = ["fss_terms", "window_sum", "windows_around"]
 
 
 def window_sum(values: np.ndarray, size: int) -> np.ndarray:
@@ -41,3 +41,46 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     if is_bool:
         np.rint(out, out=out)
     return out
+
+
+def windows_around(
+    box: tuple[int, int, int, int], shape: tuple[int, ...], size: int
+) -> tuple[tuple[slice, slice], tuple[slice, slice], tuple[slice, slice]]:
+    """Slices to form window sums on ``box`` (inclusive rows/cols) grown by a window's reach.
+
+    Returns ``(read, inner, region)``: the window sums of ``field[read]`` at ``[inner]`` are
+    those of the whole field at ``[region]`` (the read slice has another reach of margin).
+    """
+    h, w = shape[-2], shape[-1]
+    reach = size // 2
+    r0, r1 = max(box[0] - reach, 0), min(box[1] + reach, h - 1)
+    c0, c1 = max(box[2] - reach, 0), min(box[3] + reach, w - 1)
+    i0, i1 = max(r0 - reach, 0), min(r1 + reach, h - 1)
+    j0, j1 = max(c0 - reach, 0), min(c1 + reach, w - 1)
+    read = (slice(i0, i1 + 1), slice(j0, j1 + 1))
+    inner = (slice(r0 - i0, r1 - i0 + 1), slice(c0 - j0, c1 - j0 + 1))
+    region = (slice(r0, r1 + 1), slice(c0, c1 + 1))
+    return read, inner, region
+
+
+def fss_terms(
+    pf: np.ndarray, po: np.ndarray, valid: np.ndarray, weight: np.ndarray | None
+) -> tuple[float, float]:
+    """The two FSS sums ``sum v (Pf - Po)^2`` and ``sum v (Pf^2 + Po^2)`` over valid pixels.
+
+    Parameters
+    ----------
+    pf, po : np.ndarray
+        (h, w) forecast and observed fractions on a region (``pf`` is overwritten).
+    valid : np.ndarray
+        (h, w) bool: pixels that count (others may hold fractions but add nothing).
+    weight : np.ndarray, optional
+        (h, w) pixel weights, 0 where not valid (None: 1 on valid pixels).
+    """
+    both = pf * pf
+    both += po * po
+    pf -= po
+    pf *= pf
+    if weight is None:
+        return float(np.sum(pf, where=valid)), float(np.sum(both, where=valid))
+    return float((weight * pf).sum()), float((weight * both).sum())

@@ -20,11 +20,11 @@ def test_quickstart_beats_persistence_and_climatology_on_the_test_week(tmp_path,
 
     The claim the quickstart makes, as measured (README): on the held-back week its RMSE
     (WeatherBench 2 convention, cell-area weights from the grid's own cell bounds) is below
-    persistence's at every lead that is not a whole day (24 h persistence repeats the diurnal
-    phase: 1.29 K that week) and on average, and below the training period's time-mean field's
-    (the climatology ``gmgclim score`` falls back to for a one-month sample) at 7 of 8 leads and on
-    average. Its domain-mean diurnal cycle is too flat (about half the truth's range at +6 h,
-    also on the validation days): asserted as at least 40 % so a regression shows.
+    persistence's and below the training period's time-mean field's (the climatology
+    ``gmgclim score`` falls back to for a one-month sample) at every lead (closest at +24 h, where
+    persistence repeats the diurnal phase: 1.26 vs 1.29 K when measured). Its domain-mean diurnal
+    cycle is still flatter than the truth's (about 0.6 of its range at +6 h): asserted as at least
+    40 % so a regression shows.
 
     Scores go through the public path: ``gmgclim.inference.forecast`` of the run's best checkpoint
     over the test split, then ``score_with_baselines``.
@@ -49,10 +49,8 @@ def test_quickstart_beats_persistence_and_climatology_on_the_test_week(tmp_path,
     rmse = scores[variable].sel(metric="rmse")
     model = rmse.sel(model="model").values
     persistence, climatology = (rmse.sel(model=m).values for m in ("persistence", "climatology"))
-    off_day = scores["lead_time_hours"].values % 24 != 0
-    assert np.all(model[off_day] < persistence[off_day])
-    assert model.mean() < persistence.mean()
-    assert (model < climatology).sum() >= 6 and model.mean() < climatology.mean()
+    assert np.all(model < persistence), (model, persistence)
+    assert np.all(model < climatology), (model, climatology)
 
     # the day-night cycle: domain-mean temperature by valid time, forecast vs truth (+6 h lead)
     first = fc[variable].isel(prediction_timedelta=0)
