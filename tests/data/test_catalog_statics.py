@@ -330,7 +330,7 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_train_and_forecast_with_a_catalog_static(catalog, tmp_path, capsys):
-    from gmgclim.inference.forecaster import load_forecaster
+    from gmgclim.inference.loading import load_forecaster
     from gmgclim.inference.plan import plan_forecast
 
     run = tmp_path / "run"

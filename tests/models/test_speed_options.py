@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from gmgclim.inference.forecaster import _trained_precision
+from gmgclim.inference.loading import _trained_precision
 from gmgclim.models.gmg import GMG, GMGConfig
 from gmgclim.models.layers.attention_memory import attend
 from gmgclim.training import precision as precision_mod
