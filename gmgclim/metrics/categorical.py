@@ -22,6 +22,7 @@ the sums over valid pixels and verified init times (weighted by area when asked)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -253,13 +254,16 @@ def _fss_sums(
     weights: np.ndarray | None = None,
     observed: ObservedFractions | None = None,
     keys: np.ndarray | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """Per case: (threshold, scale, 2) numerator and denominator sums of the FSS.
 
     ``fc``/``ob`` are (..., H, W); ``weights`` (H, W) multiply each pixel's terms (None: 1).
-    Fields are processed one at a time, so memory stays bounded whatever the leading shape. With
-    ``observed`` and ``keys`` (..., 2) int64 (valid time in ns, level index) of each truth field,
-    the truth's fractions are computed once per key and shared (:mod:`observed_fractions`).
+    Fields are processed one at a time per thread, so memory stays bounded whatever the leading
+    shape. With ``observed`` and ``keys`` (..., 2) int64 (valid time in ns, level index) of each
+    truth field, the truth's fractions are computed once per key and shared
+    (:mod:`observed_fractions`). ``threads`` > 1 spreads the fields over a thread pool (the
+    window sums and array arithmetic release the GIL); the sums do not depend on it.
     """
     lead = fc.shape[:-2]
     h, w = fc.shape[-2:]
@@ -267,12 +271,26 @@ def _fss_sums(
     ob2 = np.asarray(ob).reshape(-1, h, w)
     keys2 = None if keys is None else np.asarray(keys).reshape(-1, 2)
     out = np.zeros((fc2.shape[0], len(thresholds), len(scales), 2))
-    for n in range(fc2.shape[0]):
-        if observed is not None and keys2 is not None:
-            key = (int(keys2[n, 0]), int(keys2[n, 1]))
-            out[n] = observed.sums(fc2[n], observed.frame(key, ob2[n]))
+    cached = observed is not None and keys2 is not None
+    field_keys = [(int(k[0]), int(k[1])) for k in keys2] if cached and keys2 is not None else []
+
+    def one(n: int) -> None:
+        if cached and observed is not None:
+            out[n] = observed.sums(fc2[n], observed.frame(field_keys[n], ob2[n]))
         else:
             out[n] = _fss_field(fc2[n], ob2[n], thresholds, scales, weights)
+
+    if threads > 1 and fc2.shape[0] > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            if cached and observed is not None:  # each truth frame once, before the pairs
+                first = {key: n for n, key in reversed(list(enumerate(field_keys)))}
+                list(pool.map(lambda kn: observed.frame(kn[0], ob2[kn[1]]), first.items()))
+            list(pool.map(one, range(fc2.shape[0])))
+    else:
+        for n in range(fc2.shape[0]):
+            one(n)
     return out.reshape(*lead, len(thresholds), len(scales), 2)
 
 
@@ -391,7 +409,7 @@ def fss_sums(
         keys = _valid_time_keys(pair, dims)
         observed.configure(thr.values, scale_values, pixel_weights)
         observed.forget_before(int(keys[..., 0].min()))
-        kwargs.update(observed=observed, keys=keys)
+        kwargs.update(observed=observed, keys=keys, threads=min(os.cpu_count() or 1, 4))
     sums = xr.apply_ufunc(
         _fss_sums,
         fc,

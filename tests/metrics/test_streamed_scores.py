@@ -167,6 +167,12 @@ def test_fss_with_cached_observed_fractions_equals_the_whole_field():
         got = _fss_sums(fc, obs, thresholds, scales, w, observed=observed, keys=keys)
         want = _fss_sums(fc, obs, thresholds, scales, w)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+        # spread over threads: the same sums, with or without the cache
+        threaded = _fss_sums(
+            fc, obs, thresholds, scales, w, observed=observed, keys=keys, threads=3
+        )
+        np.testing.assert_array_equal(threaded, got)
+        np.testing.assert_array_equal(_fss_sums(fc, obs, thresholds, scales, w, threads=2), want)
         assert observed.n_computed == 2  # one per truth frame, not per pair
         if w is None:
             np.testing.assert_allclose(got[0], _fss_sums_whole_field(fc_ok, ob, thresholds, scales))
