@@ -326,7 +326,7 @@ class RecurrentForecaster(nn.Module):
                         self,
                         self.compute_parameters(dtype),
                         (inputs, targets, teacher_forcing_mask),
-                        {"context": context},
+                        {"context": context, "baseline": baseline},
                         strict=False,
                     )
         cfg = self.config

@@ -145,3 +145,14 @@ def test_lagged_residual_starts_from_the_frame_a_lag_before():
 def test_residual_lag_must_fit_in_the_inputs():
     with pytest.raises(ValueError, match="residual_lag"):
         _config(residual=True, residual_lag=3)
+
+
+def test_baseline_is_kept_under_low_precision_autocast():
+    """GMG's bf16 path (weights cast once) still forecasts from the given baseline."""
+    model = GMG(_config(residual=True)).eval()
+    torch.nn.init.zeros_(model.head.weight)
+    x = torch.randn(1, 2, 1, 16, 16)
+    baseline = torch.randn(1, 3, 1, 16, 16)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x, baseline=baseline)
+    torch.testing.assert_close(out.float(), baseline, atol=2e-2, rtol=2e-2)
