@@ -210,7 +210,7 @@ def write_extrapolation_nowcast(
         batch_size=batch_size,
         resume=resume,
         progress=progress,
-        source={"entry": entry, "grid": None if grid is None else _grid_dict(grid)},
+        source={"entry": entry, "grid": _grid_dict(grid)},
     )
 
 

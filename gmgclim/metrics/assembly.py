@@ -111,8 +111,7 @@ def accumulate(
     if not spec.cat:
         return
     thr = per_variable(spec.thresholds, name, "thresholds")
-    if thr is None:
-        raise DataError(f"metrics {spec.cat} need thresholds for '{name}'")
+    assert thr is not None  # score_spec checked that every variable has thresholds
     kinds = {resolve_metric(m).kind for m in spec.cat}
     if "contingency" in kinds:
         table = score_contingency_table(pair, thr, spec.categorical_weights)
@@ -129,7 +128,7 @@ def missing_cells(pair: AlignedPair) -> xr.DataArray:
     NaN-aware scores skip the missing cells; these counts say how many were skipped.
     """
     truth_ok = cast(xr.DataArray, np.isfinite(pair.truth))
-    missing = truth_ok & ~cast(xr.DataArray, np.isfinite(pair.forecast))
+    missing = truth_ok & ~pair.valid  # valid: forecast and truth finite, shared with the metrics
     other = [d for d in pair.forecast.dims if d != LEAD_DIM]
     counts = [missing.sum(other, dtype=np.int64), truth_ok.sum(other, dtype=np.int64)]
     return xr.concat(counts, dim="cells").assign_coords(cells=["missing", "truth"])

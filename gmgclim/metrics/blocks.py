@@ -13,13 +13,13 @@ ones: every truth frame is read once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import cast
 
 import numpy as np
 import xarray as xr
 
-from gmgclim.conventions import INIT_DIM, LEAD_DIM
+from gmgclim.conventions import INIT_DIM
+from gmgclim.metrics.observed_fractions import event_box
 
 #: Forecast bytes (all variables and lead times) loaded per block.
 BLOCK_BYTES = 48 * 2**20
@@ -88,20 +88,9 @@ class TruthFrames:
         return frames
 
 
-def iter_blocks(n_init: int, blocks: list[slice]) -> Iterator[tuple[int, slice]]:
-    """``(init times done after this block, block)`` for each block."""
-    for block in blocks:
-        yield min(block.stop, n_init), block
-
-
 def unverified_like(forecast: xr.DataArray) -> xr.DataArray:
     """An all-NaN truth for a block whose valid times the truth does not cover."""
     return xr.full_like(forecast, np.nan, dtype=np.result_type(forecast.dtype, np.float32))
-
-
-def lead_dim_of(obj: xr.Dataset | xr.DataArray) -> bool:
-    """True when ``obj`` is already on (init, lead) times (a pre-aligned truth)."""
-    return LEAD_DIM in obj.dims
 
 
 class CoveredBox:
@@ -131,10 +120,12 @@ class CoveredBox:
                 other = [d for d in da.dims if d not in self.dims]
                 hit = cast(xr.DataArray, np.isfinite(da)).any(other).transpose(*self.dims).values
                 finite = hit if finite is None else finite | hit
-        if finite is None or not finite.any():
+        if finite is None:
             return self.box
-        rows, cols = np.flatnonzero(finite.any(1)), np.flatnonzero(finite.any(0))
-        lo, hi = [int(rows[0]), int(cols[0])], [int(rows[-1]) + 1, int(cols[-1]) + 1]
+        box = event_box(finite)
+        if box is None:
+            return self.box
+        lo, hi = [box[0], box[2]], [box[1] + 1, box[3] + 1]
         if self.box is not None:
             old = [self.box[d] for d in self.dims]
             lo = [min(a, s.start) for a, s in zip(lo, old, strict=True)]

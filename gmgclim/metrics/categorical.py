@@ -33,7 +33,7 @@ from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.metrics.alignment import AlignedPair, align_forecast_truth
 from gmgclim.metrics.observed_fractions import ObservedFractions, event_box
 from gmgclim.metrics.weights import resolve_weights
-from gmgclim.metrics.window_sums import fss_terms, window_sum, windows_around
+from gmgclim.metrics.window_sums import fss_terms, inverse_count, window_sum, windows_around
 
 Weights = str | xr.DataArray | None
 
@@ -233,7 +233,7 @@ def _fss_field(
             continue
         read, inner, region = windows_around(box, valid.shape, size)
         n_valid = window_sum(valid[read], size)[inner]
-        inv = np.divide(1.0, n_valid, out=np.zeros_like(n_valid), where=n_valid > 0)
+        inv = inverse_count(n_valid)
         valid_region = valid[region]
         pixel_weight = None if weights is None else np.where(valid_region, weights[region], 0.0)
         for i in range(len(thresholds)):

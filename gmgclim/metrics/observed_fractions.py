@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from gmgclim.metrics.window_sums import fss_terms, window_sum, windows_around
+from gmgclim.metrics.window_sums import fss_terms, inverse_count, window_sum, windows_around
 
 __all__ = ["ObservedFractions", "event_box"]
 
@@ -125,7 +125,7 @@ class ObservedFractions:
                 continue
             if size not in counts:
                 counts[size] = window_sum(valid, size)
-                inv_count[size] = _inverse(counts[size])
+                inv_count[size] = inverse_count(counts[size])
                 event_sums[size] = [window_sum(ev, size) for ev in events]
             for i, sums in enumerate(event_sums[size]):
                 sq = sums * inv_count[size]
@@ -187,7 +187,7 @@ class ObservedFractions:
                 continue
             read, inner, region = windows_around(box, forecast.shape, size)
             counts = frame.counts[size][region] - window_sum(gap[read], size)[inner]
-            inv = _inverse(counts)
+            inv = inverse_count(counts)
             ok = valid[region]
             wr = None if weight is None else weight[region]
             for i, fe in enumerate(fc_events):
@@ -227,8 +227,3 @@ class ObservedFractions:
             return float(np.sum(pf * pf, where=valid)), float(np.sum(pf * po, where=valid))
         weight = frame.weight[region]
         return float((weight * pf * pf).sum()), float((weight * pf * po).sum())
-
-
-def _inverse(count: np.ndarray) -> np.ndarray:
-    """1 / count where count > 0, else 0."""
-    return np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)

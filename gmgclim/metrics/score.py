@@ -57,8 +57,6 @@ from gmgclim.metrics.blocks import (
     TruthFrames,
     bytes_per_init,
     init_blocks,
-    iter_blocks,
-    lead_dim_of,
     unverified_like,
 )
 from gmgclim.metrics.observed_fractions import ObservedFractions
@@ -97,7 +95,7 @@ def _score_candidates(
     accs = {label: {n: Accumulator() for n in names} for label in candidates}
     climates = climatologies(spec, truth, streamed=compute)
     templates: dict[str, xr.DataArray] = {}
-    pre_aligned = any(lead_dim_of(truth[n]) for n in names)
+    pre_aligned = any(LEAD_DIM in truth[n].dims for n in names)  # truth on (init, lead)
     n_init = init_times.size
     if not compute:
         # one lazy block: the dask graph reads the data when the result is computed
@@ -119,11 +117,9 @@ def _score_candidates(
         observed = {name: ObservedFractions() for name in names}
         covered = CoveredBox(spatial_dims(truth[names])) if spec.skipna else None
         first = next(iter(candidates.values()))
-        per_init = bytes_per_init(first[names]) if isinstance(first, xr.Dataset) else 1
-        if not isinstance(first, xr.Dataset):
-            per_init = bytes_per_init(first(init_times[:1])[names])
-        blocks = init_blocks(n_init, per_init * len(candidates), block_bytes)
-        for done, block in iter_blocks(n_init, blocks):
+        sample = first if isinstance(first, xr.Dataset) else first(init_times[:1])
+        blocks = init_blocks(n_init, bytes_per_init(sample[names]) * len(candidates), block_bytes)
+        for block in blocks:
             inits = init_times[block]
             if positions is not None:
                 needed = positions[block]
@@ -133,15 +129,24 @@ def _score_candidates(
             box = covered.update(block_truth) if covered is not None else None
             if box is not None:  # NaN-aware scores: only the covered cells count
                 block_truth = block_truth.isel(box)
+            aligned: dict[str, AlignedPair] = {}  # the truth of each variable, aligned once
             for label, candidate in candidates.items():
                 fc = candidate(inits) if callable(candidate) else candidate.isel({INIT_DIM: block})
                 fc = (fc[names] if box is None else fc[names].isel(box)).load()
                 for name in names:
-                    templates.setdefault(name, fc[name].isel({INIT_DIM: slice(0, 0)}))
+                    if name not in templates:
+                        templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
                     if block_truth.sizes[INIT_DIM] == 0:
                         pair = _unverified_pair(fc[name])
+                    elif name in aligned and _same_layout(fc[name], aligned[name].forecast):
+                        shared = aligned[name]
+                        pair = AlignedPair(
+                            fc[name].assign_coords(shared.forecast.coords),
+                            shared.truth,
+                            shared.verified,
+                        )
                     else:
-                        pair = align_forecast_truth(
+                        pair = aligned[name] = align_forecast_truth(
                             fc[name],
                             block_truth[name],
                             require_full_coverage=require_full_coverage,
@@ -149,7 +154,7 @@ def _score_candidates(
                         )
                     accumulate(accs[label][name], pair, name, spec, climates[name], observed[name])
             if progress is not None:
-                progress(done, n_init)
+                progress(block.stop, n_init)
     results = []
     for label in candidates:
         out = xr.Dataset()
@@ -158,6 +163,18 @@ def _score_candidates(
                 out[key] = da
         results.append(out)
     return results
+
+
+def _same_layout(forecast: xr.DataArray, aligned: xr.DataArray) -> bool:
+    """``forecast`` has the dims and coordinate values of an already aligned forecast, so the
+    truth aligned for that one serves it too."""
+    if forecast.dims != aligned.dims or forecast.shape != aligned.shape:
+        return False
+    return all(
+        np.array_equal(forecast[d].values, aligned[d].values)
+        for d in forecast.dims
+        if d in forecast.coords and d in aligned.coords
+    )
 
 
 def _unverified_pair(forecast: xr.DataArray) -> AlignedPair:
@@ -216,7 +233,7 @@ def score_forecast(
     With ``compute=True`` (the default) the forecast is read a block of init times at a time
     (:mod:`gmgclim.metrics.blocks`): per-init spatial means, contingency counts and FSS sums of
     each block are kept or added up and the scores formed at the end, so memory does not grow
-    with the number of init times and every truth frame is read once.
+    with the number of init times and every verifying truth frame is read once.
 
     Parameters
     ----------
@@ -304,7 +321,8 @@ def score_with_baselines(
 ) -> xr.Dataset:
     """Score a forecast and baseline forecasts the same way, stacked along a ``model`` dim.
 
-    All of them are scored in the same pass over init-time blocks, so the truth is read once.
+    All of them are scored in the same pass over init-time blocks, so each verifying truth frame
+    is read once (the persistence forecast reads the frames at its init times on its own).
 
     Parameters
     ----------

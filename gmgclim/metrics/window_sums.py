@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fss_terms", "window_sum", "windows_around"]
+__all__ = ["fss_terms", "inverse_count", "window_sum", "windows_around"]
 
 
 def window_sum(values: np.ndarray, size: int) -> np.ndarray:
@@ -84,3 +84,8 @@ def fss_terms(
     if weight is None:
         return float(np.sum(pf, where=valid)), float(np.sum(both, where=valid))
     return float((weight * pf).sum()), float((weight * both).sum())
+
+
+def inverse_count(count: np.ndarray) -> np.ndarray:
+    """``1 / count`` where ``count`` > 0, else 0 (window counts of valid pixels, float64)."""
+    return np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
