@@ -25,6 +25,7 @@ from gmgclim.data.windows import build_windows
 from gmgclim.errors import GmgclimError
 from gmgclim.evaluation.forecast_store import ForecastStore
 from gmgclim.evaluation.truth import open_truth
+from gmgclim.evaluation.verdict import BASELINE_NAMES
 from gmgclim.inference import extrapolation_forecast, write_extrapolation_zarr
 from gmgclim.metrics import compute_climatology
 
@@ -37,8 +38,8 @@ __all__ = [
 ]
 
 INIT_DIM, LEAD_DIM = FORECAST_DIMS
-#: Baselines gmgclim can score a forecast against.
-BASELINES = ("persistence", "climatology", "extrapolation")
+#: Baselines gmgclim can score a forecast against (the names the verdict lines know).
+BASELINES = BASELINE_NAMES
 
 
 def check_baselines(names: Sequence[str]) -> list[str]:

@@ -13,7 +13,7 @@ from gmgclim.data.catalog import open_entry
 from gmgclim.data.grid import apply_grid
 from gmgclim.data.task import open_task_data
 from gmgclim.errors import DataError, GmgclimError
-from gmgclim.evaluation.forecast_store import ForecastStore
+from gmgclim.evaluation.forecast_store import ForecastStore, open_forecast_store
 
 __all__ = ["open_truth", "truth_like", "truth_period", "write_truth_like"]
 
@@ -196,7 +196,6 @@ def write_truth_like(
         Valid times the entry does not cover.
     """
     from gmgclim.data.gridded import prepare_zarr
-    from gmgclim.evaluation.forecast_store import open_forecast_store
 
     store = open_forecast_store(forecast)
     truth, n_missing = truth_like(store, entry)
