@@ -70,8 +70,10 @@ def forecast_cmd(
     """
     status_line(f"forecast: {source} ({model}) -> {output}; loading the model and data ...")
     inits = parse_init_times(init_times)
+    from gmgclim.data.task import GridSpec
+
+    grid = GridSpec.parse(crop, coarsen) if crop or coarsen else None
     if model == "extrapolation":
-        from gmgclim.data.task import GridSpec
         from gmgclim.evaluation import write_extrapolation_nowcast
 
         report = write_extrapolation_nowcast(
@@ -83,7 +85,7 @@ def forecast_cmd(
             batch_size=batch_size,
             resume=not overwrite,
             progress=progress,
-            grid=GridSpec.parse(crop, coarsen) if crop or coarsen else None,
+            grid=grid,
             step=step,
         )
         typer.echo(
@@ -92,10 +94,8 @@ def forecast_cmd(
         return
     if model != "checkpoint":
         raise ValueError(f"--model must be 'checkpoint' or 'extrapolation', got {model!r}")
-    from gmgclim.data.task import GridSpec
     from gmgclim.inference import write_forecast_zarr
 
-    grid = GridSpec.parse(crop, coarsen) if crop or coarsen else None
     report = write_forecast_zarr(
         source,
         dataset,

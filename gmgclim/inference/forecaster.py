@@ -302,15 +302,22 @@ class Forecaster:
             physical[:, :, non_negative] = np.maximum(physical[:, :, non_negative], 0.0)
         return physical.astype(np.float32)
 
-    def _normalise(self, physical: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-        """Transformed, normalised float32 frames; NaN and inf become ``task.fill_nan``."""
+    def _normalise(
+        self, physical: np.ndarray, mean: np.ndarray, std: np.ndarray, count: bool = True
+    ) -> np.ndarray:
+        """Transformed, normalised float32 frames; NaN and inf become ``task.fill_nan``.
+
+        ``count`` adds the filled cells to :meth:`filled_input_lines` (the model inputs only,
+        not a baseline derived from them).
+        """
         from gmgclim.data.transforms import forward as transform_forward
 
         normalised = (transform_forward(self.task.transform, physical) - mean) / std
         finite = np.isfinite(normalised)
-        other = tuple(a for a in range(finite.ndim) if a != 2)
-        self.filled_input_cells += (~finite).sum(axis=other)
-        self.input_cells_per_channel += finite[:, :, 0].size
+        if count:
+            other = tuple(a for a in range(finite.ndim) if a != 2)
+            self.filled_input_cells += (~finite).sum(axis=other)
+            self.input_cells_per_channel += finite[:, :, 0].size
         return np.where(finite, normalised, np.float32(self.task.fill_nan)).astype(np.float32)
 
     def filled_input_lines(self) -> list[str]:
@@ -326,13 +333,13 @@ class Forecaster:
     def _baseline(self, inputs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """Normalised optical-flow extrapolation of each input window, (B, T_out, C, *spatial)."""
         from gmgclim.data.advection import advected_baseline
-        from gmgclim.data.channels import is_precipitation_channel
 
-        precipitation = [is_precipitation_channel(c) for c in self.channels]
+        non_negative = set(self.non_negative_channels)
+        precipitation = [i in non_negative for i in range(len(self.channels))]
         physical = np.stack(
             [advected_baseline(window, self.output_steps, precipitation) for window in inputs]
         )
-        return self._normalise(physical, mean, std)
+        return self._normalise(physical, mean, std, count=False)
 
     def _diurnal_baseline(
         self, normalised: np.ndarray, init_times: np.ndarray | None

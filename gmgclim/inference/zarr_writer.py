@@ -271,28 +271,31 @@ class _RegionWriter:
     def __init__(self, template: xr.Dataset, store: str):
         import zarr
 
-        self.group = zarr.open_group(store, mode="r+", zarr_format=STORE_ZARR_FORMAT)
+        group = zarr.open_group(store, mode="r+", zarr_format=STORE_ZARR_FORMAT)
         self.dims = {str(n): template[n].dims for n in template.data_vars}
+        self.arrays: dict[str, zarr.Array] = {}
+        for name in self.dims:
+            array = group[name]
+            assert isinstance(array, zarr.Array), f"{name} is not an array in the store"
+            self.arrays[name] = array
+        marker = group[WRITTEN_COORD]
+        assert isinstance(marker, zarr.Array)
+        self.marker = marker
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write ``values`` ({variable: (len(rows), ...)}) at positions ``rows`` of ``time``."""
-        import zarr
-
         runs = _contiguous_runs(rows)
         for name, value in values.items():
             if self.dims[name][0] != INIT_DIM:
                 raise ValueError(
                     f"variable {name} does not lead with {INIT_DIM}: {self.dims[name]}"
                 )
-            array = self.group[name]
-            assert isinstance(array, zarr.Array), f"{name} is not an array in the store"
+            array = self.arrays[name]
             for start, stop, part in runs:
                 array[start:stop] = np.ascontiguousarray(value[part], dtype=np.float32)
         # the marker goes last: a crash between the two leaves the init time to be redone
-        marker = self.group[WRITTEN_COORD]
-        assert isinstance(marker, zarr.Array)
         for start, stop, _ in runs:
-            marker[start:stop] = np.ones(stop - start, dtype=bool)
+            self.marker[start:stop] = np.ones(stop - start, dtype=bool)
 
 
 # ----------------------------------------------------------------------------------------------

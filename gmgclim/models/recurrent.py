@@ -240,7 +240,6 @@ class RecurrentForecaster(nn.Module):
         """Zero recurrent state for ``batch`` samples on an (h, w) patch grid.
 
         The states are those of :meth:`RecurrentConfig.state_channels` (see :func:`zero_states`).
-        ``dtype`` (the compute dtype) is passed only to ``native_low_precision`` models.
         """
         return zero_states(batch, device, patch_grid, dtype=dtype, **self.config.state_channels())
 
@@ -375,10 +374,7 @@ class RecurrentForecaster(nn.Module):
         n_steps = t_in + t_out - 1
         grid_shape = (int(patches.shape[-2]), int(patches.shape[-1]))
         compute_dtype = self.compute_dtype() if self.native_low_precision else inputs.dtype
-        if compute_dtype != inputs.dtype:
-            state = self.init_state(batch, inputs.device, grid_shape, dtype=compute_dtype)
-        else:
-            state = self.init_state(batch, inputs.device, grid_shape)
+        state = self.init_state(batch, inputs.device, grid_shape, dtype=compute_dtype)
         cache = self.prepare()
         predictions: list[torch.Tensor] = []
         fed_frames: list[

@@ -83,6 +83,9 @@ class GMGCell(STLSTMCellBase):
         self.focus = GlobalFocus(in_channels, n, focus_kernel, periodic)
         self.attention = SelfAttentionMemory(n, att_hidden)
         self.norm_x = maybe_layer_norm(7 * n, height, width, layer_norm)
+        # Without LayerNorm on the gate inputs the forget bias is folded into the merged
+        # convolution's bias (prepare), not added in memory_step (a plain bool, not state).
+        self.forget_bias_in_conv = isinstance(self.norm_x, nn.Identity)
         self.norm_s = maybe_layer_norm(n, height, width, layer_norm)
         self.norm_h, self.norm_m, self.norm_o = state_norms(n, height, width, layer_norm)
 
@@ -116,7 +119,7 @@ class GMGCell(STLSTMCellBase):
             attention memory's :meth:`~SelfAttentionMemory.projection_weights`.
         """
         weight, bias = self.input_weight()
-        if self.forget_bias and isinstance(self.norm_x, nn.Identity):
+        if self.forget_bias and self.forget_bias_in_conv:
             n = self.num_hidden
             forget = torch.zeros(8, dtype=bias.dtype, device=bias.device)
             forget[[1, 4]] = self.forget_bias  # f_x and f_x' of (i, f, g, i', f', g', o, S)
@@ -150,7 +153,7 @@ class GMGCell(STLSTMCellBase):
         """
         n = self.num_hidden
         weight, bias, *projections = self.prepare() if prepared is None else prepared
-        forget_bias = 0.0 if isinstance(self.norm_x, nn.Identity) else self.forget_bias
+        forget_bias = 0.0 if self.forget_bias_in_conv else self.forget_bias
         xs = grid_conv2d(x, weight, bias, periodic=self.periodic)
         x_gates, s = xs[:, : 7 * n], xs[:, 7 * n :]
         h_new, c_new, m_new, o = self.memory_step(self.norm_x(x_gates), h, c, m, forget_bias)
