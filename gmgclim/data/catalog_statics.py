@@ -168,6 +168,7 @@ def open_static(
     name: str,
     grid: GridSpec | None = None,
     channels: Sequence[str] | None = None,
+    native: tuple[xr.Dataset, dict[str, Any]] | None = None,
     **options: Any,
 ) -> xr.DataArray:
     """A static field of an entry on the grid its data is read on.
@@ -185,6 +186,10 @@ def open_static(
     channels : sequence of str, optional
         The task's channels (the WeatherBench 1 driver opens only their directories to learn the
         entry's grid).
+    native : (xr.Dataset, dict), optional
+        The entry's ``open_native(entry, channels=channels, **options)``
+        (:func:`gmgclim.data.catalog.open_native`), when already opened: it is reused, and
+        ``channels`` and ``options`` are then not consulted.
     **options
         Override or extend the entry's ``options``, as in :func:`gmgclim.data.catalog.open_entry`.
 
@@ -208,7 +213,9 @@ def open_static(
     spec = entry.static(name)
     where = f"{entry.catalog_file}: entry {entry.name!r} static {name!r}"
     location = static_location(entry, spec)
-    native, generic = open_native(entry, channels=channels, **options)
+    if native is None:
+        native = open_native(entry, channels=channels, **options)
+    native, generic = native
     ds = _canonical(
         _select_field(_open_file(location, where), spec, location, where), entry, native, where
     )
@@ -247,22 +254,18 @@ def task_static_fields(task: Task, names: Sequence[str] | None = None) -> dict[s
         Name -> (H, W) float32, mean 0 and standard deviation 1 over the finite cells, NaN -> 0
         (:func:`gmgclim.data.statics.standardise`).
     """
-    from gmgclim.data.catalog import get_entry
-    from gmgclim.data.statics import STATICS, check_static_names, standardise
+    from gmgclim.data.catalog import get_entry, open_native
+    from gmgclim.data.statics import STATICS, standardise
 
-    if names is None:
-        names = [n for n in task.statics if n not in STATICS]
+    # the names were checked when the task was made (Task checks data.statics against its entry);
+    # open_static's entry.static(name) names any the entry lacks
+    names = [n for n in (task.statics if names is None else names) if n not in STATICS]
     if not names:
         return {}
     entry = get_entry(task.entry)
-    check_static_names(names, entry=entry)
-    options: dict[str, Any] = {}
-    if task.grid.target_grid is not None:
-        options["regrid"] = {"shape": task.grid.target_grid}
+    # the entry's native grid, opened once for all its statics
+    native = open_native(entry, channels=task.channels, **task.grid.entry_options())
     return {
-        name: standardise(
-            open_static(entry, name, task.grid, channels=task.channels, **options).values
-        )
+        name: standardise(open_static(entry, name, task.grid, native=native).values)
         for name in names
-        if name not in STATICS
     }

@@ -101,16 +101,6 @@ class ContextFields:
         )
 
     @classmethod
-    def for_dataset(
-        cls, forcings: Sequence[str], statics: Sequence[str], ds: xr.Dataset
-    ) -> ContextFields | None:
-        """The context of a dataset's grid, or None when the task has no context channels."""
-        if not forcings and not statics:
-            return None
-        lat, lon = grid_latlon(ds)
-        return cls(forcings, statics, lat, lon)
-
-    @classmethod
     def for_task(cls, task: Task, ds: xr.Dataset) -> ContextFields | None:
         """The context of a task on its data's grid, its entry's statics read from the catalog.
 

@@ -58,13 +58,14 @@ def utc_hours(times: np.ndarray) -> np.ndarray:
 
 
 def diurnal_mean(fields: xr.DataArray) -> xr.DataArray:
-    """Per-pixel mean of each UTC hour of day, NaN and +-inf ignored; lazy on dask data.
+    """Per-pixel mean of each UTC hour of day, NaN ignored; lazy on dask data.
 
     Parameters
     ----------
     fields : xr.DataArray
         (time, channel, *spatial), the train split in the units the network sees (after the
-        target transform), float64 preferred.
+        target transform), float64 preferred, non-finite cells already NaN (+-inf masked, as
+        :func:`gmgclim.data.normalization.compute_stats` passes it).
 
     Returns
     -------
@@ -72,9 +73,8 @@ def diurnal_mean(fields: xr.DataArray) -> xr.DataArray:
         (hour, channel, *spatial) with ``hour`` = 0 .. 23; NaN where the period holds no finite
         value at that hour and pixel (e.g. every hour but 00, 06, 12 and 18 for 6-hourly data).
     """
-    finite = fields.where(np.isfinite(fields))
     hour = xr.DataArray(utc_hours(fields["time"].values), dims="time", name="hour")
-    by_hour = finite.groupby(hour).mean("time", skipna=True)
+    by_hour = fields.groupby(hour).mean("time", skipna=True)
     return by_hour.reindex(hour=np.arange(HOURS_PER_DAY))
 
 

@@ -218,6 +218,43 @@ def _time_sel(da: xr.DataArray, time_slice) -> xr.DataArray:
     return out
 
 
+def _train_fields(
+    ds: xr.Dataset, channels: Sequence[str], time_slice: slice | tuple | None
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """The channels over the period in float64, where they are finite, and them with +-inf -> NaN."""
+    raw = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
+    # +-inf is no data, like NaN: it must neither poison the mean nor pass as a value
+    finite = xr.apply_ufunc(np.isfinite, raw, dask="allowed")
+    return raw, finite, raw.where(finite)
+
+
+def _compute(todo: list[Any], client=None) -> Sequence[Any]:
+    """Compute lazy arrays together: on ``client``'s cluster, else dask's local scheduler."""
+    if client is not None:
+        return client.gather(client.compute(todo))
+    if any(hasattr(a, "dask") for a in todo):
+        import dask
+
+        return dask.compute(*todo)
+    return todo
+
+
+def _no_finite_values(
+    ds: xr.Dataset, channels: Sequence[str], has_values: np.ndarray, times: np.ndarray
+) -> None:
+    """Raise the DataError of channels with no finite value in the statistics period, if any."""
+    if np.all(has_values):
+        return
+    entry = ds.attrs.get("gmgclim_catalog_entry", "")
+    bad = [c for c, ok in zip(channels, has_values, strict=True) if not ok]
+    raise DataError(
+        f"{f'catalog entry {entry!r}: ' if entry else ''}channels {bad} have no finite "
+        f"values (all NaN or +-inf) in the statistics period {str(times[0])[:19]} .. "
+        f"{str(times[-1])[:19]}",
+        hint="check the data (gmgclim data check ENTRY) or move data.splits.train",
+    )
+
+
 def compute_stats(
     ds: xr.Dataset,
     channels: Sequence[str],
@@ -257,12 +294,9 @@ def compute_stats(
     DataError
         A channel has no finite value in the period (all NaN or +-inf).
     """
-    raw = _time_sel(select_channels(ds, channels), time_slice).astype(np.float64)
+    raw, finite, fields = _train_fields(ds, channels, time_slice)
     spatial = raw.dims[2:]
     reduce_dims = ("time", *spatial)
-    # +-inf is no data, like NaN: it must neither poison the mean nor pass as a value
-    finite = xr.apply_ufunc(np.isfinite, raw, dask="allowed")
-    fields = raw.where(finite)
     # shift by a first-frame mean so that E[(x-s)^2] - (E[x]-s)^2 keeps float64 precision even
     # for fields like geopotential (~5e4 m2 s-2 with small spread); one frame is cheap to read
     shift = np.nan_to_num(np.asarray(fields.isel(time=0).mean(spatial, skipna=True).values))
@@ -276,14 +310,7 @@ def compute_stats(
         from gmgclim.data.diurnal import diurnal_mean
 
         todo.append(diurnal_mean(fields).data)
-    if client is not None:
-        results = client.gather(client.compute(todo))
-    elif any(hasattr(a, "dask") for a in todo):
-        import dask
-
-        results = dask.compute(*todo)
-    else:
-        results = todo
+    results = _compute(todo, client)
     mean_v = np.asarray(results[0], np.float64)
     # E[x^2] - E[x]^2 in float64; clamp round-off below zero
     var = np.maximum(np.asarray(results[1], np.float64) - (mean_v - shift) ** 2, 0.0)
@@ -297,14 +324,7 @@ def compute_stats(
         "nonfinite_cells": [int(n) for n in np.asarray(results[2]).ravel()],
         "cells": int(np.prod([raw.sizes[d] for d in reduce_dims])),
     }
-    if np.any(~np.isfinite(mean_v)):
-        bad = [c for c, m in zip(channels, mean_v, strict=True) if not np.isfinite(m)]
-        raise DataError(
-            f"{f'catalog entry {entry!r}: ' if entry else ''}channels {bad} have no finite "
-            f"values (all NaN or +-inf) in the statistics period {str(times[0])[:19]} .. "
-            f"{str(times[-1])[:19]}",
-            hint="check the data (gmgclim data check ENTRY) or move data.splits.train",
-        )
+    _no_finite_values(ds, channels, np.isfinite(mean_v), times)
     return NormalizationStats(
         list(channels),
         mean_v,
@@ -349,6 +369,27 @@ def filled_input_lines(stats: NormalizationStats, fill_nan: float = 0.0) -> list
         for name, n in zip(stats.channels, counts, strict=True)
         if n
     ]
+
+
+def _diurnal_stats(
+    ds: xr.Dataset, channels: Sequence[str], time_slice: slice | tuple | None, client=None
+) -> np.ndarray:
+    """The diurnal mean alone, as ``compute_stats(..., diurnal=True).diurnal`` gives it.
+
+    Raises
+    ------
+    DataError
+        As :func:`compute_stats`: a channel has no finite value in the period (its diurnal mean
+        is NaN at every hour and pixel).
+    """
+    from gmgclim.data.diurnal import diurnal_mean
+
+    _, _, fields = _train_fields(ds, channels, time_slice)
+    (result,) = _compute([diurnal_mean(fields).data], client)
+    diurnal = np.asarray(result, np.float64)
+    has_values = ~np.isnan(diurnal).all(axis=(0, *range(2, diurnal.ndim)))
+    _no_finite_values(ds, channels, has_values, np.asarray(fields["time"].values))
+    return diurnal
 
 
 def compute_or_load_stats(
@@ -404,9 +445,7 @@ def compute_or_load_stats(
                     f"not data.channels {list(channels)}"
                 )
             if diurnal and stats.diurnal is None:
-                stats.diurnal = compute_stats(
-                    ds, channels, time_slice, client, diurnal=True
-                ).diurnal
+                stats.diurnal = _diurnal_stats(ds, channels, time_slice, client)
             return stats
     path = None if cache_path is None else Path(cache_path)
     if path is not None and path.is_file():

@@ -114,6 +114,16 @@ class GridSpec:
             ) from None
         return cls(crop=crop_ops, coarsen=coarsen_ops)
 
+    def entry_options(self) -> dict[str, Any]:
+        """The catalog entry options that read an entry for this grid: ``regrid`` to ``target_grid``.
+
+        Passed to :func:`gmgclim.data.catalog.open_entry` / ``open_native`` before
+        :func:`gmgclim.data.grid.apply_grid` does the crop and coarsen.
+        """
+        if self.target_grid is None:
+            return {}
+        return {"regrid": {"shape": self.target_grid}}
+
     def to_dict(self) -> dict[str, Any]:
         """The recipe form (JSON-able); empty operations are ``None``."""
         return {
@@ -406,8 +416,7 @@ def open_task_data(task: Task, time: slice | None = None) -> Any:
     from gmgclim.data.catalog import open_entry
     from gmgclim.data.grid import apply_grid
 
-    kwargs: dict[str, Any] = {}
-    if task.grid.target_grid is not None:
-        kwargs["regrid"] = {"shape": task.grid.target_grid}
-    ds = open_entry(task.entry, channels=list(task.channels), time=time, **kwargs)
+    ds = open_entry(
+        task.entry, channels=list(task.channels), time=time, **task.grid.entry_options()
+    )
     return apply_grid(ds, task.grid)

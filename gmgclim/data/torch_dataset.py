@@ -80,8 +80,9 @@ class WindowDataset(torch.utils.data.Dataset):
         Seed of the crop positions.
     baseline : {"none", "extrapolation", "diurnal"}
         Adds ``baseline`` (T_out, C, H, W), normalised: the optical-flow extrapolation of each
-        window's inputs (:func:`gmgclim.data.advection.advected_baseline`, computed once per window
-        on the whole grid and kept, then cropped like the sample) for models that learn the
+        window's inputs (:func:`gmgclim.data.advection.advected_baseline`, computed on the whole
+        grid, kept per window while the cache allows (per DataLoader worker: each worker holds
+        its own copy of the dataset), then cropped like the sample) for models that learn the
         correction to advection; or (``diurnal``) the last input frame plus the climatological
         diurnal change of each lead (:func:`gmgclim.data.diurnal.diurnal_change`, from
         ``stats.diurnal``, which must be of this grid).
@@ -186,19 +187,26 @@ class WindowDataset(torch.utils.data.Dataset):
         x0 = int(rng.integers(0, width - self.crop[1] + 1))
         return slice(y0, y0 + self.crop[0]), slice(x0, x0 + self.crop[1])
 
-    def baseline_frames(self, i: int) -> np.ndarray:
+    def baseline_frames(self, i: int, inputs: np.ndarray | None = None) -> np.ndarray:
         """Extrapolation of window ``i``'s inputs on the whole grid, (T_out, C, H, W), physical.
 
-        Computed once per window and kept while all windows' baselines fit in
+        Kept after it is computed while all windows' baselines fit in
         :data:`BASELINE_CACHE_BYTES` (pysteps optical flow costs ~0.1-1 s per window); beyond that
         (long records) each access computes it again, so memory does not grow with the record.
+        The cache belongs to this copy of the dataset: once per window with ``num_workers=0``,
+        once per window and DataLoader worker otherwise (each worker has its own copy, and a
+        worker that is not persistent starts again each epoch).
+
+        ``inputs`` are window ``i``'s raw input frames ``read(input_index[i])`` (T_in, C, H, W)
+        on the whole grid when the caller has already read them; else they are read here.
         """
         cached = self._baselines.get(i)
         if cached is not None:
             return cached
         from gmgclim.data.advection import advected_baseline
 
-        inputs = self.read(self.windows.input_index[i])
+        if inputs is None:
+            inputs = self.read(self.windows.input_index[i])
         frames = advected_baseline(inputs, self.windows.output_steps, self.precipitation)
         if frames.nbytes * len(self) <= BASELINE_CACHE_BYTES:
             self._baselines[i] = frames
@@ -228,6 +236,9 @@ class WindowDataset(torch.utils.data.Dataset):
         positions = np.concatenate([self.windows.input_index[i], self.windows.target_index[i]])
         window = self.crop_window(i)
         raw = self.read(positions, window)
+        # the raw whole-grid inputs, for the extrapolation baseline (read(positions) reads the
+        # same values as read(input_index) at the input positions)
+        raw_inputs = raw[:t_in] if self.crop is None else None
         if self.transform != "none":
             raw = transform_forward(self.transform, raw)
         valid = np.isfinite(raw)  # +-inf is no data, like NaN
@@ -256,7 +267,7 @@ class WindowDataset(torch.utils.data.Dataset):
             )[0]
             out["baseline"] = torch.from_numpy(values[t_in - 1] + change)
         elif self.baseline != "none":
-            base = self.baseline_frames(i)[(slice(None), slice(None), *window)]
+            base = self.baseline_frames(i, raw_inputs)[(slice(None), slice(None), *window)]
             if self.transform != "none":
                 base = transform_forward(self.transform, base)
             base = ((base - self._mean) * self._inv_std).astype(np.float32)

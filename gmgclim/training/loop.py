@@ -58,7 +58,13 @@ from gmgclim.training.optim import build_optimizer, set_lr
 from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import restore_rng_state, seed_everything
 from gmgclim.training.run_dir import discard_failed_run, missing_dirs, open_run_dir
-from gmgclim.training.run_log import LogWindow, MetricsWriter, log_train, log_validation
+from gmgclim.training.run_log import (
+    LogWindow,
+    MetricsWriter,
+    append_run_log,
+    log_train,
+    log_validation,
+)
 from gmgclim.training.samplers import ResumableDistributedSampler, ShardSampler
 from gmgclim.training.sampling import teacher_forcing_mask
 from gmgclim.training.signals import StopSignal, TrainingInterrupted
@@ -137,12 +143,16 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
 
     torch.manual_seed(t.seed)  # same initial weights on every rank and every run
     model = get_model(recipe.model.name, model_config).to(info.device)
-    _speed_options(recipe, model, run_dir, info)
+    # the precision computed in (``auto`` resolved once) and why, for the run log
+    precision, precision_reason = resolve_precision(t.precision, info.device)
+    _speed_options(recipe, model, run_dir, info, precision_reason)
     optimizer = build_optimizer(model, t, recipe.source)
     sampler = ResumableDistributedSampler(
         data.train_set, info.world_size, info.rank, shuffle=True, seed=t.seed
     )
-    plan = RunPlan.create(recipe, info, model_config, sampler.num_samples, len(data.train_set))
+    plan = RunPlan.create(
+        recipe, info, model_config, sampler.num_samples, len(data.train_set), precision
+    )
     state = TrainState()
     if resume is not None:
         model.load_state_dict(resume.model_state)
@@ -199,7 +209,7 @@ def _train(recipe: Recipe, info: DistInfo, progress: bool) -> Path:
             if _validation_due(t, state.step, end_of_epoch, plan.total_steps):
                 bar.describe("validate")
                 valid_loss, rmse = validate(
-                    model, data, info, t.batch_size, t.validate_batches, t.precision
+                    model, data, info, t.batch_size, t.validate_batches, precision
                 )
                 bar.describe("train")
                 improved = state.record_validation(valid_loss)
@@ -308,7 +318,7 @@ def training_loss(
     )
     if mask is not None:
         mask = mask.to(info.device)
-    with _autocast(info.device, t.precision):
+    with _autocast(info.device, plan.precision):
         predictions = model(inputs, targets, mask, **_model_keywords(batch))
     if t.loss.frames == "forecast":
         predictions, truth = predictions[:, -task.output_steps :], targets
@@ -364,6 +374,7 @@ def validate(
     loader = DataLoader(data.valid_set, batch_size=batch_size, sampler=sampler, num_workers=0)
     err = torch.zeros(data.task.output_steps, len(data.task.channels), dtype=torch.float64)
     wsum = torch.zeros_like(err)
+    precision = resolve_precision(precision, info.device)[0]  # once; fp32/bf16 pass through
     model.eval()
     with torch.no_grad():
         for batch in loader:
@@ -393,13 +404,16 @@ def _validation_due(t: TrainingConfig, step: int, end_of_epoch: bool, total_step
 
 
 def _autocast(device: torch.device, precision: str) -> Any:
-    """bf16 autocast when ``precision`` is (or ``auto`` resolves to) ``bf16``, else a no-op."""
-    precision = resolve_precision(precision, device)[0]
+    """bf16 autocast when the resolved ``precision`` is ``bf16``, else a no-op."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistInfo) -> None:
+def _speed_options(
+    recipe: Recipe, model: nn.Module, run_dir: Path, info: DistInfo, precision_reason: str
+) -> None:
     """Apply ``activation_checkpointing`` and ``compile``; log the precision used and why.
+
+    ``precision_reason`` is the line of :func:`gmgclim.training.precision.resolve_precision`.
 
     Raises
     ------
@@ -422,10 +436,8 @@ def _speed_options(recipe: Recipe, model: nn.Module, run_dir: Path, info: DistIn
         else:
             model.compile()
     if info.is_main:
-        line = resolve_precision(t.precision, info.device)[1]
-        print(line, file=sys.stderr)
-        with open(run_dir / "run.log", "a") as fh:
-            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+        print(precision_reason, file=sys.stderr)
+        append_run_log(run_dir, precision_reason)
 
 
 def _model_keywords(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,9 +26,23 @@ if TYPE_CHECKING:
     from gmgclim.progress import StepProgress
     from gmgclim.training.state import TrainState
 
-__all__ = ["CSV_FIELDS", "LogWindow", "MetricsWriter", "lead_label", "log_train", "log_validation"]
+__all__ = [
+    "CSV_FIELDS",
+    "LogWindow",
+    "MetricsWriter",
+    "append_run_log",
+    "lead_label",
+    "log_train",
+    "log_validation",
+]
 
 CSV_FIELDS = ["step", "epoch", "split", "metric", "value"]
+
+
+def append_run_log(run_dir: Path, line: str) -> None:
+    """Append ``line`` to ``RUN_DIR/run.log``, after a local ``YYYY-MM-DDTHH:MM:SS`` timestamp."""
+    with open(run_dir / "run.log", "a") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
 
 class MetricsWriter:

@@ -22,7 +22,6 @@ from gmgclim.distributed import DistInfo
 from gmgclim.errors import RecipeError
 from gmgclim.models.checkpoint import Checkpoint
 from gmgclim.training.optim import lr_at_step
-from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import capture_rng_state
 from gmgclim.training.task_data import TaskData
 
@@ -44,6 +43,9 @@ class RunPlan:
         Optimiser steps of the whole run (``max_steps`` or ``epochs * steps_per_epoch``).
     steps_per_epoch : int
         Optimiser steps per pass over the train windows (each rank's share, whole batches).
+    precision : {"fp32", "bf16"}
+        The precision computed in: ``training.precision`` with ``auto`` resolved for the device
+        (:func:`gmgclim.training.precision.resolve_precision`).
     """
 
     recipe: Recipe
@@ -51,6 +53,7 @@ class RunPlan:
     model_config: dict[str, Any]
     total_steps: int
     steps_per_epoch: int
+    precision: str = "fp32"
 
     @classmethod
     def create(
@@ -60,8 +63,11 @@ class RunPlan:
         model_config: dict[str, Any],
         samples_per_rank: int,
         n_train: int,
+        precision: str = "fp32",
     ) -> RunPlan:
         """The plan of a recipe whose train split gives each rank ``samples_per_rank`` windows.
+
+        ``precision`` is ``training.precision`` resolved for the device (``fp32`` or ``bf16``).
 
         Raises
         ------
@@ -78,7 +84,7 @@ class RunPlan:
             )
         epoch_steps = None if t.epochs is None else t.epochs * steps_per_epoch
         total_steps = min(s for s in (t.max_steps, epoch_steps) if s)
-        return cls(recipe, info, model_config, total_steps, steps_per_epoch)
+        return cls(recipe, info, model_config, total_steps, steps_per_epoch, precision)
 
     @property
     def global_batch(self) -> int:
@@ -205,7 +211,7 @@ def make_checkpoint(
             "samples_seen": state.step * plan.global_batch,
             "steps_per_epoch": plan.steps_per_epoch,
             # the precision computed in (``auto`` resolved); forecasts follow it by default
-            "precision": resolve_precision(recipe.training.precision, info.device)[0],
+            "precision": plan.precision,
         },
     )
 

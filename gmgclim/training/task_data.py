@@ -80,13 +80,13 @@ def _data_source(entry: str) -> str:
 def _log_filled_inputs(lines: list[str], run_dir: Path | None) -> None:
     """Print each line of :func:`filled_input_lines` to stderr and append it to ``run.log``."""
     import sys
-    import time
+
+    from gmgclim.training.run_log import append_run_log
 
     for line in lines:
         print(f"data: {line}", file=sys.stderr)
         if run_dir is not None and run_dir.is_dir():
-            with open(run_dir / "run.log", "a") as fh:
-                fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} data: {line}\n")
+            append_run_log(run_dir, f"data: {line}")
 
 
 def prepare_task(
