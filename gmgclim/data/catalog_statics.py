@@ -213,21 +213,21 @@ def open_static(
     spec = entry.static(name)
     where = f"{entry.catalog_file}: entry {entry.name!r} static {name!r}"
     location = static_location(entry, spec)
-    if native is None:
-        native = open_native(entry, channels=channels, **options)
-    native, generic = native
+    native_ds, generic = (
+        native if native is not None else open_native(entry, channels=channels, **options)
+    )
     ds = _canonical(
-        _select_field(_open_file(location, where), spec, location, where), entry, native, where
+        _select_field(_open_file(location, where), spec, location, where), entry, native_ds, where
     )
     field = ds[_FIELD]
     if "time" in field.dims and field.sizes["time"] == 1:
         field = field.isel(time=0, drop=True)
     field = field.drop_vars([c for c in ("time",) if c in field.coords])
-    dims = _check_grid(field, native, where)
+    dims = _check_grid(field, native_ds, where)
     coords = {
-        str(c): native[c].variable
-        for c in native.coords
-        if native[c].dims and set(native[c].dims) <= set(dims)
+        str(c): native_ds[c].variable
+        for c in native_ds.coords
+        if native_ds[c].dims and set(native_ds[c].dims) <= set(dims)
     }
     on_grid = xr.Dataset({_FIELD: (dims, field.transpose(*dims).data)}, coords=coords)
     on_grid = apply_entry_options(on_grid, generic, skip_missing=True)

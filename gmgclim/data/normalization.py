@@ -387,7 +387,7 @@ def _diurnal_stats(
     _, _, fields = _train_fields(ds, channels, time_slice)
     (result,) = _compute([diurnal_mean(fields).data], client)
     diurnal = np.asarray(result, np.float64)
-    has_values = ~np.isnan(diurnal).all(axis=(0, *range(2, diurnal.ndim)))
+    has_values = np.asarray(~np.isnan(diurnal).all(axis=(0, *range(2, diurnal.ndim))))
     _no_finite_values(ds, channels, has_values, np.asarray(fields["time"].values))
     return diurnal
 

@@ -28,7 +28,7 @@ pandas table (``scores_to_table``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -138,7 +138,9 @@ def _score_candidates(
                         templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
                     if block_truth.sizes[INIT_DIM] == 0:
                         pair = _unverified_pair(fc[name])
-                    elif name in aligned and _same_layout(fc[name], aligned[name].forecast):
+                    elif name in aligned and _same_layout(
+                        fc[name], cast(xr.DataArray, aligned[name].forecast)
+                    ):
                         shared = aligned[name]
                         pair = AlignedPair(
                             fc[name].assign_coords(shared.forecast.coords),
