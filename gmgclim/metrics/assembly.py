@@ -9,7 +9,8 @@ layout is described in :mod:`gmgclim.metrics.score`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -18,6 +19,7 @@ import xarray as xr
 from gmgclim.conventions import INIT_DIM, LEAD_DIM
 from gmgclim.errors import DataError
 from gmgclim.metrics.alignment import AlignedPair, lead_hours
+from gmgclim.metrics.background import OrderedBackground
 from gmgclim.metrics.categorical import fss_from_sums, fss_sums, score_contingency_table
 from gmgclim.metrics.observed_fractions import ObservedFractions
 from gmgclim.metrics.registry import METRIC_NAMES, Metric, resolve_metric
@@ -91,11 +93,15 @@ def accumulate(
     spec: ScoreSpec,
     clim,
     observed: ObservedFractions | None = None,
+    background: OrderedBackground | None = None,
 ) -> None:
     """Add one block's statistics of one variable to ``acc``.
 
     ``observed`` caches the truth frames' FSS fractions of this variable across blocks and
-    candidates (see :mod:`gmgclim.metrics.observed_fractions`).
+    candidates (see :mod:`gmgclim.metrics.observed_fractions`). With ``background``, the
+    categorical statistics (contingency tables, FSS sums) are computed there and added to
+    ``acc`` when delivered, in order, while the caller goes on with the next block; the
+    deterministic statistics are added before this returns.
     """
     acc.verified.append(pair.verified)
     acc.missing.append(missing_cells(pair))
@@ -113,12 +119,31 @@ def accumulate(
     thr = per_variable(spec.thresholds, name, "thresholds")
     assert thr is not None  # score_spec checked that every variable has thresholds
     kinds = {resolve_metric(m).kind for m in spec.cat}
+    jobs: list[tuple[str, str, Callable[[], Any]]] = []
     if "contingency" in kinds:
-        table = score_contingency_table(pair, thr, spec.categorical_weights)
-        acc.add("table", table, "table_attrs")
+        jobs.append(
+            (
+                "table",
+                "table_attrs",
+                lambda: score_contingency_table(pair, thr, spec.categorical_weights),
+            )
+        )
     if "fss" in kinds:
-        sums = fss_sums(pair, thr, spec.scales, spec.categorical_weights, observed=observed)
-        acc.add("fss", sums, "fss_attrs")
+        jobs.append(
+            (
+                "fss",
+                "fss_attrs",
+                lambda: fss_sums(
+                    pair, thr, spec.scales, spec.categorical_weights, observed=observed
+                ),
+            )
+        )
+    for key, attrs_key, job in jobs:
+        add = functools.partial(acc.add, key, attrs_name=attrs_key)
+        if background is None:
+            add(job())
+        else:
+            background.submit(job, add)
 
 
 def missing_cells(pair: AlignedPair) -> xr.DataArray:

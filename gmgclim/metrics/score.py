@@ -51,6 +51,7 @@ from gmgclim.metrics.assembly import (
     finish_variable,
     score_spec,
 )
+from gmgclim.metrics.background import OrderedBackground
 from gmgclim.metrics.baselines import climatology_forecast, persistence_forecast
 from gmgclim.metrics.blocks import (
     CoveredBox,
@@ -119,44 +120,61 @@ def _score_candidates(
         first = next(iter(candidates.values()))
         sample = first if isinstance(first, xr.Dataset) else first(init_times[:1])
         blocks = init_blocks(n_init, bytes_per_init(sample[names]) * len(candidates), block_bytes)
-        for block in blocks:
-            inits = init_times[block]
-            if positions is not None:
-                needed = positions[block]
-                block_truth = frames.get(np.unique(needed[needed >= 0]))
-            else:
-                block_truth = truth[names].sel({INIT_DIM: inits}).load()
-            box = covered.update(block_truth) if covered is not None else None
-            if box is not None:  # NaN-aware scores: only the covered cells count
-                block_truth = block_truth.isel(box)
-            aligned: dict[str, AlignedPair] = {}  # the truth of each variable, aligned once
-            for label, candidate in candidates.items():
-                fc = candidate(inits) if callable(candidate) else candidate.isel({INIT_DIM: block})
-                fc = (fc[names] if box is None else fc[names].isel(box)).load()
-                for name in names:
-                    if name not in templates:
-                        templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
-                    if block_truth.sizes[INIT_DIM] == 0:
-                        pair = _unverified_pair(fc[name])
-                    elif name in aligned and _same_layout(
-                        fc[name], cast(xr.DataArray, aligned[name].forecast)
-                    ):
-                        shared = aligned[name]
-                        pair = AlignedPair(
-                            fc[name].assign_coords(shared.forecast.coords),
-                            shared.truth,
-                            shared.verified,
+        # the categorical statistics of a block (2 jobs per candidate and variable) run in the
+        # background while the next candidate or block is read and its deterministic statistics
+        # formed: at most one block's jobs wait there
+        background = OrderedBackground(max_pending=2 * len(candidates) * len(names))
+        with background:
+            for block in blocks:
+                inits = init_times[block]
+                if positions is not None:
+                    needed = positions[block]
+                    block_truth = frames.get(np.unique(needed[needed >= 0]))
+                else:
+                    block_truth = truth[names].sel({INIT_DIM: inits}).load()
+                box = covered.update(block_truth) if covered is not None else None
+                if box is not None:  # NaN-aware scores: only the covered cells count
+                    block_truth = block_truth.isel(box)
+                aligned: dict[str, AlignedPair] = {}  # the truth of each variable, aligned once
+                for label, candidate in candidates.items():
+                    fc = (
+                        candidate(inits)
+                        if callable(candidate)
+                        else candidate.isel({INIT_DIM: block})
+                    )
+                    fc = (fc[names] if box is None else fc[names].isel(box)).load()
+                    for name in names:
+                        if name not in templates:
+                            templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
+                        if block_truth.sizes[INIT_DIM] == 0:
+                            pair = _unverified_pair(fc[name])
+                        elif name in aligned and _same_layout(
+                            fc[name], cast(xr.DataArray, aligned[name].forecast)
+                        ):
+                            shared = aligned[name]
+                            pair = AlignedPair(
+                                fc[name].assign_coords(shared.forecast.coords),
+                                shared.truth,
+                                shared.verified,
+                            )
+                        else:
+                            pair = aligned[name] = align_forecast_truth(
+                                fc[name],
+                                block_truth[name],
+                                require_full_coverage=require_full_coverage,
+                                check_units=False,
+                            )
+                        accumulate(
+                            accs[label][name],
+                            pair,
+                            name,
+                            spec,
+                            climates[name],
+                            observed[name],
+                            background,
                         )
-                    else:
-                        pair = aligned[name] = align_forecast_truth(
-                            fc[name],
-                            block_truth[name],
-                            require_full_coverage=require_full_coverage,
-                            check_units=False,
-                        )
-                    accumulate(accs[label][name], pair, name, spec, climates[name], observed[name])
-            if progress is not None:
-                progress(block.stop, n_init)
+                if progress is not None:
+                    progress(block.stop, n_init)
     results = []
     for label in candidates:
         out = xr.Dataset()

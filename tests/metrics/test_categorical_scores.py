@@ -69,6 +69,24 @@ def test_window_sum_matches_scipy_uniform_filter(size):
     np.testing.assert_allclose(window_sum(a, size), expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 9, 15, 16])
+def test_window_sum_of_masks_counts_events_exactly(size):
+    """Masks (the uint8 shifted-add path up to 15 px, uniform_filter beyond) against a loop."""
+    rng = np.random.default_rng(size)
+    mask = rng.random((2, 13, 10)) < 0.5
+    expected = np.zeros(mask.shape)
+    before = size // 2
+    for i in range(13):
+        for j in range(10):
+            rows = slice(max(i - before, 0), max(i - before + size, 0))
+            cols = slice(max(j - before, 0), max(j - before + size, 0))
+            expected[:, i, j] = mask[:, rows, cols].sum(axis=(1, 2))
+    got = window_sum(mask, size)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+    assert window_sum(np.ones((3, 3), bool), 15).tolist() == [[9.0] * 3] * 3  # window > grid
+
+
 def test_fss_identical_disjoint_and_hand_case():
     rng = np.random.default_rng(0)
     field = rng.gamma(0.5, 2.0, (2, 6, 6))
