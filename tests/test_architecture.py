@@ -166,3 +166,15 @@ def test_rule_checker_sees_relative_imports(tmp_path: Path):
     assert "gmgclim.models" in names
     assert "gmgclim.metrics.weights" in names
     assert _part("gmgclim.models") == "models"
+
+
+def test_scoring_does_not_import_torch():
+    """`gmgclim score` reads stores and scores them with numpy/xarray: torch (2-3 s to import)
+    is loaded only when a forecast or a nowcast is made."""
+    import subprocess
+
+    code = (
+        "import sys, gmgclim.evaluation, gmgclim.cli.score_commands; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

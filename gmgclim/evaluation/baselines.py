@@ -26,7 +26,6 @@ from gmgclim.errors import GmgclimError
 from gmgclim.evaluation.forecast_store import ForecastStore
 from gmgclim.evaluation.truth import open_truth
 from gmgclim.evaluation.verdict import BASELINE_NAMES
-from gmgclim.inference import extrapolation_forecast, write_extrapolation_zarr
 from gmgclim.metrics import compute_climatology
 
 __all__ = [
@@ -144,6 +143,9 @@ def extrapolation_baseline(
     xr.Dataset
         The forecast layout; NaN for init times whose input frames the truth lacks.
     """
+    # imported here: the nowcast writer pulls in torch, which scoring alone does not need
+    from gmgclim.inference.extrapolation import extrapolation_forecast
+
     nowcast = extrapolation_forecast(
         truth.load(), forecast[INIT_DIM].values, forecast[LEAD_DIM].values, missing="nan"
     )
@@ -201,6 +203,8 @@ def write_extrapolation_nowcast(
     if init_times is None:
         init_times = build_windows(times, input_steps, lead_steps, step).init_times
     leads = np.arange(1, lead_steps + 1) * step
+    from gmgclim.inference.extrapolation import write_extrapolation_zarr
+
     return write_extrapolation_zarr(
         truth,
         output,

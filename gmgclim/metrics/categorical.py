@@ -143,28 +143,34 @@ def _event_counts(
 ) -> np.ndarray:
     """(..., threshold, 4) hits, forecast events, observed events and valid pixels per field.
 
-    Integer counts, or sums of ``weights`` (H, W) when given; NaN pixels are not valid.
+    Integer counts, or sums of ``weights`` (H, W) when given; NaN pixels are not valid. One
+    field at a time (whole-block boolean temporaries and axis-wise counts are 2x slower).
     """
-    valid = np.isfinite(fc) & np.isfinite(ob)
-    axes = (-2, -1)
+    h, w = fc.shape[-2:]
+    fc2 = fc.reshape(-1, h, w)
+    ob2 = ob.reshape(-1, h, w)
     dtype = np.int64 if weights is None else np.float64
-    out = np.zeros((*fc.shape[:-2], len(thresholds), 4), dtype=dtype)
+    out = np.zeros((fc2.shape[0], len(thresholds), 4), dtype=dtype)
 
     def count(mask: np.ndarray):
-        if weights is None:
-            return np.count_nonzero(mask, axis=axes)
-        return np.where(mask, weights, 0.0).sum(axis=axes)
+        return np.count_nonzero(mask) if weights is None else weights[mask].sum()
 
-    total = count(valid)
-    with np.errstate(invalid="ignore"):
-        for i, thr in enumerate(thresholds):
-            fc_event = (fc >= thr) & valid
-            ob_event = (ob >= thr) & valid
-            out[..., i, 0] = count(fc_event & ob_event)
-            out[..., i, 1] = count(fc_event)
-            out[..., i, 2] = count(ob_event)
-            out[..., i, 3] = total
-    return out
+    for n in range(fc2.shape[0]):
+        valid = np.isfinite(fc2[n])
+        valid &= np.isfinite(ob2[n])
+        total = count(valid)
+        with np.errstate(invalid="ignore"):
+            for i, thr in enumerate(thresholds):
+                fc_event = fc2[n] >= thr
+                fc_event &= valid
+                ob_event = ob2[n] >= thr
+                ob_event &= valid
+                out[n, i, 1] = count(fc_event)
+                out[n, i, 2] = count(ob_event)
+                fc_event &= ob_event
+                out[n, i, 0] = count(fc_event)
+                out[n, i, 3] = total
+    return out.reshape(*fc.shape[:-2], len(thresholds), 4)
 
 
 def _ratio(num, den):

@@ -23,7 +23,14 @@ import dataclasses
 
 import numpy as np
 
-from gmgclim.metrics.window_sums import fss_terms, inverse_count, window_sum, windows_around
+from gmgclim.metrics.window_sums import (
+    fss_terms,
+    inverse_count,
+    mask_window_sums,
+    masked_dot,
+    relative_to,
+    windows_around,
+)
 
 __all__ = ["ObservedFractions", "event_box"]
 
@@ -118,19 +125,25 @@ class ObservedFractions:
         inv_count: dict[int, np.ndarray] = {}
         event_sums: dict[int, list[np.ndarray]] = {}
         po2 = np.zeros((len(self.thresholds), len(self.scales)))
+        windows = self._windows()
+        if windows:
+            for size, sums in mask_window_sums(valid, windows).items():
+                counts[size] = sums.astype(np.float64)
+                inv_count[size] = inverse_count(counts[size])
+            per_event = [mask_window_sums(ev, windows) for ev in events]
+            for size in windows:
+                event_sums[size] = [sums[size].astype(np.float64) for sums in per_event]
         for k, size in enumerate(self.scales):
             if size == 1:
                 for i, ev in enumerate(events):
                     po2[i, k] = np.count_nonzero(ev) if weight is None else weight[ev].sum()
                 continue
-            if size not in counts:
-                counts[size] = window_sum(valid, size)
-                inv_count[size] = inverse_count(counts[size])
-                event_sums[size] = [window_sum(ev, size) for ev in events]
             for i, sums in enumerate(event_sums[size]):
-                sq = sums * inv_count[size]
-                sq *= sq
-                po2[i, k] = np.sum(sq, where=valid) if weight is None else (weight * sq).sum()
+                po = sums * inv_count[size]
+                if weight is None:
+                    po2[i, k] = masked_dot(po, po, valid)
+                else:
+                    po2[i, k] = (weight * po * po).sum()
         return _Frame(valid, weight, events, counts, inv_count, event_sums, po2)
 
     def sums(self, forecast: np.ndarray, frame: _Frame) -> np.ndarray:
@@ -145,16 +158,21 @@ class ObservedFractions:
         out = np.zeros((len(self.thresholds), len(self.scales), 2))
         with np.errstate(invalid="ignore"):
             fc_events = [(forecast >= thr) & frame.valid for thr in self.thresholds]
-        for k, size in enumerate(self.scales):
-            for i, fe in enumerate(fc_events):
+        for i, fe in enumerate(fc_events):
+            window_terms = self._window_sums(fe, frame, i)
+            for k, size in enumerate(self.scales):
                 if size == 1:
                     pf2, cross = self._pixel_sums(fe, frame.events[i], frame.weight)
                 else:
-                    pf2, cross = self._window_sums(fe, frame, size, i)
+                    pf2, cross = window_terms[size]
                 po2 = frame.po2[i, k]
                 out[i, k, 0] = max(pf2 + po2 - 2.0 * cross, 0.0)
                 out[i, k, 1] = pf2 + po2
         return out
+
+    def _windows(self) -> list[int]:
+        """The window sizes > 1 pixel, each once."""
+        return sorted({s for s in self.scales if s > 1})
 
     def _gap_sums(self, forecast: np.ndarray, frame: _Frame, gap: np.ndarray) -> np.ndarray:
         """The sums of a forecast missing at ``gap`` pixels (H, W bool) where the truth is valid.
@@ -177,6 +195,17 @@ class ObservedFractions:
         box = event_box(fc_events[lowest] | ob_events[lowest])
         if box is None:
             return out
+        windows = self._windows()
+        read = windows_around(box, forecast.shape, max(windows))[0] if windows else None
+        gap_sums = fc_sums = None
+        gap_event_sums: dict[int, dict[int, np.ndarray]] = {}
+        if read is not None:  # every window size formed once on the widest read box
+            gap_sums = mask_window_sums(gap[read], windows)
+            fc_sums = [mask_window_sums(fe[read], windows) for fe in fc_events]
+            for i in range(len(self.thresholds)):
+                gap_events = frame.events[i][read] & gap[read]
+                if gap_events.any():
+                    gap_event_sums[i] = mask_window_sums(gap_events, windows)
         for k, size in enumerate(self.scales):
             if size == 1:
                 for i, (fe, oe) in enumerate(zip(fc_events, ob_events, strict=True)):
@@ -185,18 +214,18 @@ class ObservedFractions:
                     out[i, k, 0] = max(pf2 + po2 - 2.0 * cross, 0.0)
                     out[i, k, 1] = pf2 + po2
                 continue
-            read, inner, region = windows_around(box, forecast.shape, size)
-            counts = frame.counts[size][region] - window_sum(gap[read], size)[inner]
+            assert read is not None and gap_sums is not None and fc_sums is not None
+            region = windows_around(box, forecast.shape, size)[2]
+            inner = relative_to(region, read)
+            counts = frame.counts[size][region] - gap_sums[size][inner]  # float64 - uint8
             inv = inverse_count(counts)
             ok = valid[region]
             wr = None if weight is None else weight[region]
-            for i, fe in enumerate(fc_events):
+            for i in range(len(self.thresholds)):
                 observed = frame.event_sums[size][i][region]
-                gap_events = frame.events[i][read] & gap[read]
-                if gap_events.any():
-                    observed = observed - window_sum(gap_events, size)[inner]
-                pf = window_sum(fe[read], size)[inner]
-                pf *= inv
+                if i in gap_event_sums:
+                    observed = observed - gap_event_sums[i][size][inner]
+                pf = fc_sums[i][size][inner] * inv
                 out[i, k] = fss_terms(pf, observed * inv, ok, wr)
         return out
 
@@ -207,23 +236,29 @@ class ObservedFractions:
             return float(np.count_nonzero(fe)), float(np.count_nonzero(fe & oe))
         return float(weight[fe].sum()), float(weight[fe & oe].sum())
 
-    @staticmethod
-    def _window_sums(fe: np.ndarray, frame: _Frame, size: int, i: int) -> tuple:
-        """``Spf2`` and ``Sx`` of a window size, computed around the forecast's events only.
+    def _window_sums(self, fe: np.ndarray, frame: _Frame, i: int) -> dict[int, tuple]:
+        """Per window size > 1: ``Spf2`` and ``Sx``, computed around the forecast's events only.
 
         ``Pf`` is 0 farther than the window's reach from every event, so it is formed on the
         events' box grown by that reach, from window sums read with another reach of margin
-        (which gives the same values as over the whole field).
+        (which gives the same values as over the whole field); every size is formed on the
+        read box of the widest.
         """
-        box = event_box(fe)
+        windows = self._windows()
+        box = event_box(fe) if windows else None
         if box is None:
-            return 0.0, 0.0
-        read, inner, region = windows_around(box, fe.shape, size)
-        pf = window_sum(fe[read], size)[inner]
-        pf *= frame.inv_count[size][region]
-        po = frame.event_sums[size][i][region] * frame.inv_count[size][region]
-        if frame.weight is None:
-            valid = frame.valid[region]
-            return float(np.sum(pf * pf, where=valid)), float(np.sum(pf * po, where=valid))
-        weight = frame.weight[region]
-        return float((weight * pf * pf).sum()), float((weight * pf * po).sum())
+            return {size: (0.0, 0.0) for size in windows}
+        read = windows_around(box, fe.shape, max(windows))[0]
+        sums = mask_window_sums(fe[read], windows)
+        out = {}
+        for size in windows:
+            region = windows_around(box, fe.shape, size)[2]
+            pf = sums[size][relative_to(region, read)] * frame.inv_count[size][region]
+            po = frame.event_sums[size][i][region] * frame.inv_count[size][region]
+            if frame.weight is None:
+                valid = frame.valid[region]
+                out[size] = masked_dot(pf, pf, valid), masked_dot(pf, po, valid)
+            else:
+                weight = frame.weight[region]
+                out[size] = float((weight * pf * pf).sum()), float((weight * pf * po).sum())
+        return out

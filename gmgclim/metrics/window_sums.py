@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fss_terms", "inverse_count", "window_sum", "windows_around"]
+__all__ = [
+    "fss_terms",
+    "inverse_count",
+    "mask_window_sums",
+    "masked_dot",
+    "relative_to",
+    "window_sum",
+    "windows_around",
+]
 
 
 def window_sum(values: np.ndarray, size: int) -> np.ndarray:
@@ -34,7 +42,7 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     values = np.asarray(values)
     is_bool = values.dtype == bool
     if is_bool and size * size <= np.iinfo(np.uint8).max:
-        return _small_mask_sum(values, size).astype(np.float64)
+        return mask_window_sums(values, [size])[size].astype(np.float64)
     from scipy import ndimage
 
     a = np.asarray(values, dtype=np.float64)
@@ -48,20 +56,75 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _small_mask_sum(mask: np.ndarray, size: int) -> np.ndarray:
-    """Exact uint8 window sums of a bool (..., H, W) mask, ``size`` ** 2 <= 255.
+def mask_window_sums(masks: np.ndarray, sizes) -> dict[int, np.ndarray]:
+    """Window sums of boolean masks at several window sizes at once, sharing the work.
 
-    Separable: ``size - 1`` shifted adds along the rows, then along the columns.
+    Sizes up to 15 pixels are summed exactly in uint8 by shifted adds; an odd size that is an
+    odd multiple ``m`` of a smaller odd size already formed is the sum of ``m`` shifted copies
+    of that one (9 from 3: 2 adds per axis instead of 8). Larger sizes go to
+    :func:`window_sum`. Windows are placed as in :func:`window_sum`.
+
+    Parameters
+    ----------
+    masks : np.ndarray
+        bool, shape (..., H, W): several masks stacked on the leading axes are summed together.
+    sizes : iterable of int
+        Window widths in pixels, >= 1.
+
+    Returns
+    -------
+    dict of int to np.ndarray
+        Per size, shape (..., H, W): exact counts, uint8 for sizes up to 15 (mind uint8
+        arithmetic: subtract them from float64 arrays, not from each other), float64 beyond.
     """
+    masks = np.asarray(masks, dtype=bool)
+    wanted = sorted({int(s) for s in sizes})
+    if wanted and wanted[0] < 1:
+        raise ValueError(f"window size must be >= 1 pixel, got {wanted[0]}")
+    small = [s for s in wanted if s * s <= np.iinfo(np.uint8).max]
+    out = {s: window_sum(masks, s) for s in wanted if s not in small}
+    if not small:
+        return out
+    # composed windows read their parts up to a reach beyond the grid: zeros padded there
+    pad = max(small) // 2
+    h, w = masks.shape[-2:]
+    padded = np.pad(masks, [(0, 0)] * (masks.ndim - 2) + [(pad, pad), (pad, pad)])
+    sums: dict[int, np.ndarray] = {}
+    for size in small:
+        bases = [t for t in sums if 1 < t < size and _composes(size, t)]
+        if bases:
+            base = max(bases)
+            reach = (size // base) // 2
+            sums[size] = _shifted_sums(sums[base].copy(), reach, reach, base)
+        else:
+            sums[size] = _small_mask_sum(padded, size)
+        out[size] = sums[size][..., pad : pad + h, pad : pad + w]
+    return out
+
+
+def _composes(size: int, base: int) -> bool:
+    """A ``size`` window is ``size // base`` whole ``base`` windows side by side, centred."""
+    return size % 2 == 1 and base % 2 == 1 and size % base == 0 and (size // base) % 2 == 1
+
+
+def _small_mask_sum(mask: np.ndarray, size: int) -> np.ndarray:
+    """Exact uint8 window sums of a bool (..., H, W) mask, ``size`` ** 2 <= 255."""
     before = size // 2  # window reach towards lower indices, as uniform_filter's origin 0
-    after = size - 1 - before
-    out = mask.astype(np.uint8)
+    return _shifted_sums(mask.astype(np.uint8), before, size - 1 - before, 1)
+
+
+def _shifted_sums(out: np.ndarray, before: int, after: int, stride: int) -> np.ndarray:
+    """Separable sums of ``out`` shifted by ``-before .. after`` strides on both axes, in place.
+
+    Each axis: ``out[i] = sum_k src[i + k * stride]`` for ``k`` in ``-before .. after`` (terms
+    outside the grid are zero), with ``src`` the array before that axis' pass.
+    """
     for axis in (-2, -1):
         src = out.copy()
-        for d in range(1, before + 1):
-            _shifted_add(out, src, d, axis)
-        for d in range(1, after + 1):
-            _shifted_add(out, src, -d, axis)
+        for k in range(1, before + 1):
+            _shifted_add(out, src, k * stride, axis)
+        for k in range(1, after + 1):
+            _shifted_add(out, src, -k * stride, axis)
     return out
 
 
@@ -98,27 +161,51 @@ def windows_around(
     return read, inner, region
 
 
+def relative_to(region: tuple[slice, slice], read: tuple[slice, slice]) -> tuple[slice, slice]:
+    """``region`` (whole-grid slices) as slices of an array read at ``read``, which holds it."""
+    return tuple(
+        slice(r.start - q.start, r.stop - q.start) for r, q in zip(region, read, strict=True)
+    )  # type: ignore[return-value]
+
+
 def fss_terms(
     pf: np.ndarray, po: np.ndarray, valid: np.ndarray, weight: np.ndarray | None
 ) -> tuple[float, float]:
     """The two FSS sums ``sum v (Pf - Po)^2`` and ``sum v (Pf^2 + Po^2)`` over valid pixels.
 
+    Unweighted, the fields are zeroed off the valid pixels and the sums are dot products (several
+    times faster than ``np.sum(..., where=valid)``).
+
     Parameters
     ----------
     pf, po : np.ndarray
-        (h, w) forecast and observed fractions on a region (``pf`` is overwritten).
+        (h, w) float64 forecast and observed fractions on a region (both are overwritten).
     valid : np.ndarray
         (h, w) bool: pixels that count (others may hold fractions but add nothing).
     weight : np.ndarray, optional
         (h, w) pixel weights, 0 where not valid (None: 1 on valid pixels).
     """
+    if weight is None:
+        diff = pf - po
+        for a in (diff, pf, po):
+            np.multiply(a, valid, out=a)
+        return _dot(diff, diff), _dot(pf, pf) + _dot(po, po)
     both = pf * pf
     both += po * po
     pf -= po
     pf *= pf
-    if weight is None:
-        return float(np.sum(pf, where=valid)), float(np.sum(both, where=valid))
     return float((weight * pf).sum()), float((weight * both).sum())
+
+
+def masked_dot(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
+    """``sum(a * b)`` over the ``valid`` pixels; ``a`` (float64, a temporary) is zeroed off them."""
+    np.multiply(a, valid, out=a)
+    return _dot(a, b)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # einsum's own loop: np.dot would call a multi-threaded BLAS inside our thread pool
+    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 
 
 def inverse_count(count: np.ndarray) -> np.ndarray:
