@@ -20,6 +20,7 @@ Conventions
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -326,6 +327,41 @@ class ScheduledSamplingConfig(_Strict):
         return self
 
 
+class EventWeights(_Strict):
+    """Weights of the squared error of precipitation targets by intensity ("balanced MSE").
+
+    A target cell at or above ``thresholds[k]`` (and below the next threshold) weighs
+    ``weights[k]``; below the first threshold it weighs 1. Thresholds are in the channel's
+    physical units (mm/h for rain rates) and apply to precipitation channels only. As in the
+    balanced MSE of Shi et al. (2017, TrajGRU): heavy rain is rare, and an unweighted MSE
+    learns to smooth it away.
+
+    Attributes
+    ----------
+    thresholds : list of float
+        Strictly increasing, physical units.
+    weights : list of float
+        One per threshold, > 0.
+    """
+
+    thresholds: list[float]
+    weights: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> EventWeights:
+        t, w = self.thresholds, self.weights
+        if not t or len(t) != len(w):
+            raise ValueError(
+                f"loss.event_weights needs as many weights as thresholds (>= 1), got "
+                f"thresholds {t} and weights {w}"
+            )
+        if any(b <= a for a, b in itertools.pairwise(t)):
+            raise ValueError(f"loss.event_weights.thresholds must increase strictly, got {t}")
+        if any(x <= 0 for x in w):
+            raise ValueError(f"loss.event_weights.weights must be > 0, got {w}")
+        return self
+
+
 class LossConfig(_Strict):
     """Training loss: MSE in normalised units.
 
@@ -339,11 +375,14 @@ class LossConfig(_Strict):
     frames : {"all", "forecast"}
         ``all``: every predicted frame (T_in + T_out - 1, as GMG's reference); ``forecast``: only
         the T_out forecast frames.
+    event_weights : EventWeights, optional
+        Weigh the squared error of precipitation targets by their intensity (:class:`EventWeights`).
     """
 
     latitude_weighted: bool = False
     nan_masked: bool = False
     frames: Literal["all", "forecast"] = "all"
+    event_weights: EventWeights | None = None
 
 
 class TrainingConfig(_Strict):

@@ -53,7 +53,7 @@ from gmgclim.distributed import (
 from gmgclim.errors import RecipeError
 from gmgclim.models.checkpoint import BEST_NAME, CHECKPOINT_DIR, LATEST_NAME, save_checkpoint
 from gmgclim.progress import StepProgress
-from gmgclim.training.losses import squared_error_sums, weighted_mse
+from gmgclim.training.losses import intensity_weights, squared_error_sums, weighted_mse
 from gmgclim.training.optim import build_optimizer, set_lr
 from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import restore_rng_state, seed_everything
@@ -331,7 +331,11 @@ def training_loss(
     row_weights = data.row_weights if t.loss.latitude_weighted else None
     if row_weights is not None and "rows" in batch:
         row_weights = row_weights.to(batch["rows"].device)[batch["rows"]]  # (B, h) of each crop
-    return weighted_mse(predictions.float(), truth, row_weights, valid)
+    cell_weights = None
+    if data.event_levels is not None:
+        assert t.loss.event_weights is not None  # the levels are made from them
+        cell_weights = intensity_weights(truth, data.event_levels, t.loss.event_weights.weights)
+    return weighted_mse(predictions.float(), truth, row_weights, valid, cell_weights)
 
 
 def validate(

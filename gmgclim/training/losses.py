@@ -14,7 +14,13 @@ import torch
 
 from gmgclim.metrics.weights import latitude_weights_wb1
 
-__all__ = ["latitude_weights", "squared_error_sums", "weighted_mse"]
+__all__ = [
+    "event_levels",
+    "intensity_weights",
+    "latitude_weights",
+    "squared_error_sums",
+    "weighted_mse",
+]
 
 
 def latitude_weights(latitude_deg: np.ndarray | Sequence[float]) -> torch.Tensor:
@@ -66,11 +72,75 @@ def _weights_and_error(
     return error.square(), weights
 
 
+def event_levels(
+    thresholds: Sequence[float],
+    precipitation: Sequence[bool],
+    mean: np.ndarray,
+    std: np.ndarray,
+    transform: str = "none",
+) -> torch.Tensor:
+    """Intensity thresholds in the normalised (transformed) units the loss sees, per channel.
+
+    Parameters
+    ----------
+    thresholds : sequence of float
+        (K,) increasing, physical units (mm/h).
+    precipitation : sequence of bool
+        (C,) which channels the thresholds apply to.
+    mean, std : np.ndarray
+        (C,) normalisation of the transformed fields.
+    transform : str
+        The task's target transform (:mod:`gmgclim.data.transforms`).
+
+    Returns
+    -------
+    torch.Tensor
+        (C, K) float32; ``+inf`` for channels that are not precipitation (no cell exceeds it).
+    """
+    from gmgclim.data.transforms import forward
+
+    physical = np.asarray(thresholds, dtype=np.float64)
+    transformed = np.asarray(forward(transform, physical), dtype=np.float64)
+    levels = np.full((len(precipitation), physical.size), np.inf)
+    for c, is_rain in enumerate(precipitation):
+        if is_rain:
+            levels[c] = (transformed - float(mean[c])) / float(std[c])
+    return torch.as_tensor(levels, dtype=torch.float32)
+
+
+def intensity_weights(
+    target: torch.Tensor, levels: torch.Tensor, weights: Sequence[float]
+) -> torch.Tensor:
+    """Per-cell weights of the balanced MSE: ``weights[k]`` at or above ``levels[:, k]``, else 1.
+
+    Parameters
+    ----------
+    target : torch.Tensor
+        (B, T, C, H, W) normalised targets (NaN cells weigh 1; the validity mask drops them).
+    levels : torch.Tensor
+        (C, K) increasing thresholds in the target's units (:func:`event_levels`).
+    weights : sequence of float
+        (K,) weight of each intensity class.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, T, C, H, W) float32.
+    """
+    levels = levels.to(target.device, torch.float32)
+    out = torch.ones_like(target, dtype=torch.float32)
+    for k, weight in enumerate(weights):
+        at_least = target >= levels[:, k].view(1, 1, -1, 1, 1)
+        out = torch.where(at_least, torch.full_like(out, float(weight)), out)
+    return out
+
+
 def weighted_mse(
     prediction: torch.Tensor,
     target: torch.Tensor,
     row_weights: torch.Tensor | None = None,
     valid: torch.Tensor | None = None,
+    cell_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean squared error, weighted by row (latitude) and masked by validity.
 
@@ -85,13 +155,20 @@ def weighted_mse(
         (B, T, C, H, W) bool, True where the target counts. Non-finite targets never count when a
         mask is given.
 
+    cell_weights : torch.Tensor, optional
+        (B, T, C, H, W) extra weights of each cell's squared error (the balanced MSE's
+        :func:`intensity_weights`); they scale the numerator only, so a batch without heavy
+        rain has the plain MSE.
+
     Returns
     -------
     torch.Tensor
-        Scalar ``sum(w * err^2) / sum(w)`` over counted cells (0 when none counts).
+        Scalar ``sum(w * c * err^2) / sum(w)`` over counted cells (0 when none counts).
     """
     squared, weights = _weights_and_error(prediction, target, row_weights, valid)
     total = weights.sum()
+    if cell_weights is not None:
+        squared = squared * cell_weights
     return (weights * squared).sum() / total.clamp_min(1e-12)
 
 

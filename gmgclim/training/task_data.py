@@ -25,7 +25,7 @@ from gmgclim.data.normalization import (
 from gmgclim.data.task import Task, open_task_data
 from gmgclim.errors import RecipeError
 from gmgclim.progress import Stage
-from gmgclim.training.losses import latitude_weights
+from gmgclim.training.losses import event_levels, latitude_weights
 
 __all__ = ["IN_MEMORY_BYTES", "STATS_NAME", "TaskData", "prepare_task"]
 
@@ -54,6 +54,9 @@ class TaskData:
         (C,) per-channel std in physical units (RMSE conversion), float64.
     row_weights : torch.Tensor or None
         (H,) ``cos(latitude)`` weights with mean 1 for gridded data, None for radar grids.
+    event_levels : torch.Tensor or None
+        (C, K) the ``training.loss.event_weights`` thresholds in normalised units
+        (:func:`gmgclim.training.losses.event_levels`), None without them.
     info : dict
         ``train_windows``, ``valid_windows``: window counts.
     """
@@ -64,6 +67,7 @@ class TaskData:
     stats: NormalizationStats
     std: np.ndarray
     row_weights: torch.Tensor | None = None
+    event_levels: torch.Tensor | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -199,5 +203,22 @@ def prepare_task(
         stats=stats,
         std=np.asarray(stats.std, dtype=np.float64),
         row_weights=None if task.latitude is None else latitude_weights(task.latitude),
+        event_levels=_event_levels(recipe, task, stats),
         info={"train_windows": len(windows["train"]), "valid_windows": len(windows["valid"])},
     )
+
+
+def _event_levels(recipe: Recipe, task: Task, stats: NormalizationStats) -> torch.Tensor | None:
+    """The balanced-MSE thresholds in normalised units, or None (no ``loss.event_weights``)."""
+    weights = recipe.training.loss.event_weights
+    if weights is None:
+        return None
+    from gmgclim.data.channels import is_precipitation_channel
+
+    rain = [is_precipitation_channel(c) for c in task.channels]
+    if not any(rain):
+        raise RecipeError(
+            f"{recipe.source}: training.loss.event_weights weighs precipitation targets, but "
+            f"none of data.channels {list(task.channels)} is precipitation"
+        )
+    return event_levels(weights.thresholds, rain, stats.mean, stats.std, task.transform)

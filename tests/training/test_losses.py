@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from gmgclim.metrics.weights import latitude_weights_wb1
-from gmgclim.training.losses import latitude_weights, squared_error_sums, weighted_mse
+from gmgclim.training.losses import (
+    event_levels,
+    intensity_weights,
+    latitude_weights,
+    squared_error_sums,
+    weighted_mse,
+)
 
 
 def test_latitude_weights_match_metrics():
@@ -69,3 +75,42 @@ def test_shape_mismatch_is_reported():
     assert math.isfinite(
         weighted_mse(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 1, 2, 2)).item()
     )
+
+
+def test_event_levels_map_rain_thresholds_to_normalised_log_units():
+    # log transform: log(R + 0.1) - log(0.1); channel 0 rain (mean 1, std 2), channel 1 not rain
+    levels = event_levels(
+        [1.0, 5.0], [True, False], np.array([1.0, 0.0]), np.array([2.0, 1.0]), "log"
+    )
+    expected = [(math.log(11.0) - 1.0) / 2.0, (math.log(51.0) - 1.0) / 2.0]
+    np.testing.assert_allclose(levels[0].numpy(), expected, rtol=1e-6)
+    assert torch.isinf(levels[1]).all()
+
+
+def test_balanced_mse_weighs_errors_by_target_intensity():
+    # one rain channel, thresholds 2 and 5 (already normalised) with weights 2 and 5
+    target = torch.tensor([0.0, 2.0, 3.0, 7.0]).reshape(1, 1, 1, 2, 2)
+    levels = torch.tensor([[2.0, 5.0]])
+    weights = intensity_weights(target, levels, [2.0, 5.0])
+    assert weights.flatten().tolist() == [1.0, 2.0, 2.0, 5.0]
+    prediction = target + 1.0  # error 1 everywhere
+    # (1 + 2 + 2 + 5) / 4 cells: the weights scale the errors, the count stays the cells'
+    assert weighted_mse(prediction, target, cell_weights=weights).item() == pytest.approx(2.5)
+    # a channel that is not rain (+inf levels) keeps the plain MSE
+    plain = intensity_weights(target, torch.full((1, 2), float("inf")), [2.0, 5.0])
+    assert weighted_mse(prediction, target, cell_weights=plain).item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("event_weights", "message"),
+    [
+        ({"thresholds": [1, 5], "weights": [2]}, "as many weights as thresholds"),
+        ({"thresholds": [5, 1], "weights": [2, 5]}, "must increase strictly"),
+        ({"thresholds": [1, 5], "weights": [2, 0]}, "must be > 0"),
+    ],
+)
+def test_bad_event_weights_are_refused(event_weights, message):
+    from gmgclim.config import LossConfig
+
+    with pytest.raises(ValueError, match=message):
+        LossConfig(event_weights=event_weights)

@@ -74,3 +74,12 @@ def test_checkpoint_round_trip_keeps_the_options(tmp_path):
     run_dir = train(load_recipe(write_recipe(tmp_path / "log.yaml", recipe)), progress=False)
     f = load_forecaster(run_dir)
     assert f.task.transform == "log" and f.task.statics == ("cos_latitude",)
+
+
+def test_event_weights_need_a_precipitation_channel(tmp_path):
+    from gmgclim.errors import RecipeError
+
+    recipe = tiny_recipe(tmp_path / "bmse", max_steps=3)
+    recipe["training"]["loss"] = {"event_weights": {"thresholds": [1.0], "weights": [2.0]}}
+    with pytest.raises(RecipeError, match=r"event_weights .* none of data.channels \['t2m'\]"):
+        train(load_recipe(write_recipe(tmp_path / "bmse.yaml", recipe)), progress=False)
