@@ -213,6 +213,10 @@ class DataConfig(_Strict):
         that cycle and forecasts only its training grid); ``extrapolation``: the change from the
         optical-flow extrapolation of its inputs (pysteps Lucas-Kanade), so it learns the
         correction to advection (growth, decay, curved motion); for radar.
+    diurnal_scaling : {"none", "insolation"}
+        With ``residual: diurnal``: ``insolation`` scales the mean day's anomaly by each day's
+        mean top-of-atmosphere insolation over the train split's (the cycle grows through spring;
+        latitude/longitude grids outside the polar night); ``none`` keeps it as learnt.
     transform : {"none", "log", "dbr"}
         Target transform applied before normalisation and undone in the forecast
         (``gmgclim.data.transforms``; ``log`` or ``dbr`` for rain rates).
@@ -236,6 +240,7 @@ class DataConfig(_Strict):
     residual: Literal["none", "persistence", "daily_persistence", "diurnal", "extrapolation"] = (
         "none"
     )
+    diurnal_scaling: Literal["none", "insolation"] = "none"
     transform: Literal["none", "log", "dbr"] = "none"
     crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (
         None
@@ -246,6 +251,15 @@ class DataConfig(_Strict):
     def _step(cls, value: str) -> str:
         parse_step(value)
         return value
+
+    @model_validator(mode="after")
+    def _scaling_needs_diurnal(self) -> DataConfig:
+        if self.diurnal_scaling != "none" and self.residual != "diurnal":
+            raise ValueError(
+                f"diurnal_scaling: {self.diurnal_scaling} scales the mean day of residual: "
+                f"diurnal, but residual is {self.residual!r}"
+            )
+        return self
 
     @field_validator("channels")
     @classmethod

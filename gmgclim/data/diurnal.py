@@ -12,20 +12,118 @@ top of the last frame. ``D`` is computed once (:func:`diurnal_mean`, lazy and Na
 the normalisation statistics, :func:`gmgclim.data.normalization.compute_stats`) and travels with
 them in checkpoints, so ``gmgclim forecast`` uses the training period's cycle; it belongs to the
 training grid.
+
+With ``data.diurnal_scaling: insolation`` the cycle's amplitude follows the season: the anomaly
+``A = D - mean_h D`` of each day is scaled by ``S(day) = Q(day) / Q_train``, the day's mean
+top-of-atmosphere insolation at the pixel's latitude over its mean on the train split's days
+(:class:`InsolationScale`), and the reference becomes
+
+    x(t0) + S(day(t0 + k step)) A[hour(t0 + k step)] - S(day(t0)) A[hour(t0)]
+
+The day-night temperature range grows with the sunshine that drives it: in March at 54 N the
+daily insolation grows ~20 % in two weeks, and a cycle learnt on the first weeks of the month
+falls short later on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
 
 from gmgclim.errors import DataError
 
-__all__ = ["HOURS_PER_DAY", "check_diurnal_step", "diurnal_change", "diurnal_mean", "utc_hours"]
+__all__ = [
+    "DIURNAL_SCALINGS",
+    "HOURS_PER_DAY",
+    "InsolationScale",
+    "check_diurnal_step",
+    "daily_insolation",
+    "diurnal_change",
+    "diurnal_mean",
+    "utc_hours",
+]
 
 HOURS_PER_DAY = 24
+#: Values of ``data.diurnal_scaling``.
+DIURNAL_SCALINGS = ("none", "insolation")
+#: Samples per day of the daily-mean insolation (every 30 minutes).
+_SAMPLES_PER_DAY = 48
+#: Days per batch when averaging long train splits (bounds the temporary arrays).
+_DAYS_PER_BATCH = 512
+
+
+def daily_insolation(days: np.ndarray, latitude: np.ndarray) -> np.ndarray:
+    """Daily mean top-of-atmosphere insolation of each UTC day at each latitude.
+
+    Parameters
+    ----------
+    days : np.ndarray
+        (N,) datetime64 (any unit; the UTC day is taken).
+    latitude : np.ndarray
+        (H,) degrees north.
+
+    Returns
+    -------
+    np.ndarray
+        (N, H) float64, fraction of the solar constant (mean of 48 half-hourly values at 0 E;
+        the longitude shifts the day by hours only).
+    """
+    from gmgclim.data.forcings import toa_insolation
+
+    days = np.asarray(days).astype("datetime64[D]").reshape(-1)
+    lat = np.asarray(latitude, dtype=np.float64).reshape(-1, 1)
+    offsets = (np.arange(_SAMPLES_PER_DAY) * (HOURS_PER_DAY * 60 // _SAMPLES_PER_DAY)).astype(
+        "timedelta64[m]"
+    )
+    times = (days[:, None] + offsets[None, :]).reshape(-1)
+    values = toa_insolation(times, lat, np.zeros_like(lat))  # (N * 48, H, 1)
+    return np.asarray(values, dtype=np.float64).reshape(days.size, _SAMPLES_PER_DAY, -1).mean(1)
+
+
+class InsolationScale:
+    """``S(day) = Q(day) / Q_train`` per latitude row: the seasonal scale of the diurnal cycle.
+
+    Parameters
+    ----------
+    latitude : array-like
+        (H,) degrees north of the grid's rows.
+    train_start, train_end : str or datetime64
+        The train split (its days' mean insolation is the reference ``Q_train``).
+
+    Examples
+    --------
+    >>> scale = InsolationScale([54.0], "2019-03-01", "2019-03-20")
+    >>> bool(scale(np.array(["2019-03-28T12"], dtype="datetime64[ns]"))[0, 0] > 1.1)
+    True
+    """
+
+    def __init__(self, latitude, train_start, train_end) -> None:
+        self.latitude = np.asarray(latitude, dtype=np.float64).reshape(-1)
+        first = np.datetime64(str(train_start)[:10], "D")
+        last = np.datetime64(str(train_end)[:10], "D")
+        if last < first:
+            raise ValueError(f"train split ends ({last}) before it starts ({first})")
+        days = np.arange(first, last + np.timedelta64(1, "D"))
+        total = np.zeros(self.latitude.size)
+        for i in range(0, days.size, _DAYS_PER_BATCH):
+            total += daily_insolation(days[i : i + _DAYS_PER_BATCH], self.latitude).sum(0)
+        self.reference = total / days.size
+        if not np.all(self.reference > 0):
+            polar = self.latitude[~(self.reference > 0)]
+            raise DataError(
+                "data.diurnal_scaling: insolation: the train split has no sunshine at latitudes "
+                f"{polar.tolist()} (polar night), so the scale is undefined there",
+                hint="use diurnal_scaling: none for grids that reach the polar night",
+            )
+
+    def __call__(self, times: np.ndarray) -> np.ndarray:
+        """(M, H) scale of each time's UTC day (float64)."""
+        days = np.asarray(times).astype("datetime64[D]").reshape(-1)
+        unique, inverse = np.unique(days, return_inverse=True)
+        return (daily_insolation(unique, self.latitude) / self.reference)[inverse.reshape(-1)]
 
 
 def check_diurnal_step(step: np.timedelta64, step_text: str) -> None:
@@ -83,6 +181,7 @@ def diurnal_change(
     std: Sequence[float] | np.ndarray,
     init_times: np.ndarray,
     lead_times: np.ndarray,
+    scale: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """``(D[hour(t0 + lead)] - D[hour(t0)]) / std``: the climatological change of each lead.
 
@@ -97,6 +196,10 @@ def diurnal_change(
         (B,) datetime64, the valid time of each window's last input frame.
     lead_times : np.ndarray
         (T_out,) timedelta64, ``step * 1 .. step * T_out``.
+    scale : callable, optional
+        ``scale(times)`` -> (M, H) seasonal scale of the anomaly per row (an
+        :class:`InsolationScale`, restricted to a crop's rows); the change is then
+        ``(S_v A[hour_v] - S_0 A[hour_0]) / std`` with ``A = D - mean_h D``.
 
     Returns
     -------
@@ -127,6 +230,16 @@ def diurnal_change(
             f"{', '.join(f'{h:02d}' for h in missing)} UTC, hours these forecasts need",
             hint="train on data that has every hour of day the forecasts start or end at",
         )
-    scale = (1.0 / std).reshape((1, 1, -1) + (1,) * (diurnal.ndim - 2))
-    change = (diurnal[valid] - diurnal[start][:, None]) * scale
+    inv_std = (1.0 / std).reshape((1, 1, -1) + (1,) * (diurnal.ndim - 2))
+    if scale is None:
+        change = (diurnal[valid] - diurnal[start][:, None]) * inv_std
+    else:
+        if diurnal.ndim != 4:
+            raise ValueError(f"a scaled diurnal change needs (24, C, H, W), got {diurnal.shape}")
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no hour: NaN, then 0
+            anomaly = diurnal - np.nanmean(diurnal, axis=0, keepdims=True)
+        s0 = np.asarray(scale(inits))[:, None, None, :, None]  # (B, 1, 1, H, 1)
+        sv = np.asarray(scale(valid.reshape(-1))).reshape(*valid.shape, 1, -1, 1)
+        change = (sv * anomaly[valid] - s0 * anomaly[start][:, None]) * inv_std
     return np.nan_to_num(change, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

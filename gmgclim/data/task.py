@@ -34,12 +34,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmgclim.config import parse_step
 from gmgclim.errors import DataError
+
+if TYPE_CHECKING:
+    from gmgclim.data.diurnal import InsolationScale
 
 __all__ = ["RESIDUALS", "GridSpec", "Task", "open_task_data"]
 
@@ -159,6 +162,7 @@ class Task:
     residual: str = "none"
     transform: str = "none"
     crop: tuple[int, int] | None = None
+    diurnal_scaling: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(str(c) for c in self.channels))
@@ -186,6 +190,17 @@ class Task:
             from gmgclim.data.diurnal import check_diurnal_step
 
             check_diurnal_step(parse_step(self.step, "task step"), self.step)
+        from gmgclim.data.diurnal import DIURNAL_SCALINGS
+
+        if self.diurnal_scaling not in DIURNAL_SCALINGS:
+            raise DataError(
+                f"data.diurnal_scaling must be one of {DIURNAL_SCALINGS}, got {self.diurnal_scaling!r}"
+            )
+        if self.diurnal_scaling != "none" and self.residual != "diurnal":
+            raise DataError(
+                f"data.diurnal_scaling: {self.diurnal_scaling} needs residual: diurnal, got "
+                f"{self.residual!r}"
+            )
         if self.crop is not None:
             object.__setattr__(self, "crop", (int(self.crop[0]), int(self.crop[1])))
 
@@ -217,6 +232,29 @@ class Task:
                 if not day % step
                 else "use residual: persistence",
             )
+
+    def diurnal_scale(self) -> InsolationScale | None:
+        """The :class:`gmgclim.data.diurnal.InsolationScale` of ``diurnal_scaling: insolation``
+        on this grid's rows, or None.
+
+        Raises
+        ------
+        DataError
+            The grid has no latitude rows (a radar grid), or the task no train split.
+        """
+        if self.diurnal_scaling == "none":
+            return None
+        from gmgclim.data.diurnal import InsolationScale as _Scale
+
+        if self.latitude is None or "train" not in self.splits:
+            raise DataError(
+                f"data.diurnal_scaling: {self.diurnal_scaling} needs a latitude/longitude grid "
+                f"and a train split; this task has spatial dims {self.spatial_dims} and splits "
+                f"{sorted(self.splits)}",
+                hint="use diurnal_scaling: none on projected (radar) grids",
+            )
+        start, end = self.split_bounds("train")
+        return _Scale(self.latitude, start, end)
 
     @property
     def residual_lag(self) -> int:
@@ -313,6 +351,7 @@ class Task:
             "residual": self.residual,
             "transform": self.transform,
             "crop": None if self.crop is None else list(self.crop),
+            "diurnal_scaling": self.diurnal_scaling,
         }
 
     @classmethod
@@ -369,6 +408,7 @@ class Task:
             residual=str(values.get("residual") or "none"),
             transform=str(values.get("transform") or "none"),
             crop=None if values.get("crop") is None else tuple(values["crop"]),
+            diurnal_scaling=str(values.get("diurnal_scaling") or "none"),
         )
 
     @classmethod
@@ -382,7 +422,7 @@ class Task:
         }
         extra = {
             key: getattr(d, key)
-            for key in ("forcings", "statics", "residual", "transform", "crop")
+            for key in ("forcings", "statics", "residual", "transform", "crop", "diurnal_scaling")
             if getattr(d, key, None) is not None
         }
         return cls(

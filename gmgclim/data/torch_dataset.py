@@ -18,7 +18,8 @@ only so that teacher forcing can feed it to the model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -89,6 +90,9 @@ class WindowDataset(torch.utils.data.Dataset):
     precipitation : sequence of bool, optional
         Per channel: a rate or amount (moved to decibels for the motion). Default: channels whose
         canonical variable names precipitation.
+    diurnal_scale : callable, optional
+        ``diurnal_scale(times)`` -> (M, H) seasonal scale of the diurnal anomaly per grid row
+        (``data.diurnal_scaling: insolation``, :class:`gmgclim.data.diurnal.InsolationScale`).
 
     Notes
     -----
@@ -114,6 +118,7 @@ class WindowDataset(torch.utils.data.Dataset):
         seed: int = 0,
         baseline: str = "none",
         precipitation: Sequence[bool] | None = None,
+        diurnal_scale: Callable[[np.ndarray], np.ndarray] | None = None,
     ):
         if list(stats.channels) != list(channels):
             raise ValueError(
@@ -137,6 +142,7 @@ class WindowDataset(torch.utils.data.Dataset):
                 f"baseline must be 'none', 'extrapolation' or 'diurnal', got {baseline!r}"
             )
         self.baseline = baseline
+        self.diurnal_scale = diurnal_scale
         if precipitation is None:
             from gmgclim.data.channels import is_precipitation_channel
 
@@ -259,11 +265,15 @@ class WindowDataset(torch.utils.data.Dataset):
             out["input_mask"] = torch.from_numpy(np.ascontiguousarray(valid[:t_in]))
         if self.baseline == "diurnal":
             assert self.stats.diurnal is not None  # checked in __init__
+            scale = self.diurnal_scale
+            if scale is not None and self.crop is not None:
+                scale = functools.partial(_scale_rows, scale, window[0])
             change = diurnal_change(
                 self.stats.diurnal[(slice(None), slice(None), *window)],
                 self.stats.std,
                 self.windows.init_times[i : i + 1],
                 self.windows.times[self.windows.target_index[i]] - self.windows.init_times[i],
+                scale,
             )[0]
             out["baseline"] = torch.from_numpy(values[t_in - 1] + change)
         elif self.baseline != "none":
@@ -279,3 +289,10 @@ class WindowDataset(torch.utils.data.Dataset):
             times = self.windows.times[positions]
             out["context"] = torch.from_numpy(self.context.fields(times, window))
         return out
+
+
+def _scale_rows(
+    scale: Callable[[np.ndarray], np.ndarray], rows: slice, times: np.ndarray
+) -> np.ndarray:
+    """The (M, h) diurnal scale of a crop's rows from the whole grid's (M, H)."""
+    return scale(times)[:, rows]

@@ -130,6 +130,7 @@ class Forecaster:
         self.filled_input_cells = np.zeros(n, dtype=np.int64)
         self.input_cells_per_channel = 0
         self.diurnal = None if diurnal is None else np.asarray(diurnal, dtype=np.float64)
+        self._diurnal_scale: Any = None  # built on first use (data.diurnal_scaling)
         if self.task.residual == "diurnal" and (
             self.diurnal is None or self.diurnal.shape[:2] != (24, n)
         ):
@@ -366,7 +367,11 @@ class Forecaster:
                 f"cannot forecast a {' x '.join(map(str, grid))} grid",
                 hint="forecast the training grid, or train with residual: persistence",
             )
-        change = diurnal_change(self.diurnal, self.std, init_times, self.lead_times)
+        if self._diurnal_scale is None and self.task.diurnal_scaling != "none":
+            self._diurnal_scale = self.task.diurnal_scale()  # the training grid's rows
+        change = diurnal_change(
+            self.diurnal, self.std, init_times, self.lead_times, self._diurnal_scale
+        )
         return (normalised[:, -1:] + change).astype(np.float32)
 
     @property

@@ -179,6 +179,7 @@ def prepare_task(
     if is_main:
         _log_filled_inputs(filled_input_lines(stats, task.fill_nan), run_dir)
     context = ContextFields.for_task(task, ds)
+    diurnal_scale = task.diurnal_scale()  # the same for both splits: computed once
     datasets = {
         name: WindowDataset(
             ds,
@@ -193,6 +194,7 @@ def prepare_task(
             crop=task.crop if name == "train" else None,
             seed=recipe.training.seed,
             baseline=task.residual if task.residual in ("extrapolation", "diurnal") else "none",
+            diurnal_scale=diurnal_scale,
         )
         for name in ("train", "valid")
     }

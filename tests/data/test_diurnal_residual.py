@@ -149,3 +149,56 @@ def test_diurnal_model_refuses_another_grid():
     with pytest.raises(DataError, match=r"data.residual: diurnal"):
         forecaster.for_data(grid={"coarsen": {"latitude": 2, "longitude": 2}})
     assert forecaster.for_data(step="12h").task.step == "12h"  # another step is fine
+
+
+def test_daily_insolation_at_known_places_and_days():
+    from gmgclim.data.diurnal import daily_insolation
+
+    # equator at the March equinox: the day-mean of cos(zenith) is 1/pi (Earth ~1 % closer
+    # than 1 AU in March: x ~1.01); the North Pole at the June solstice: sin(23.44 deg) (x 0.967)
+    q = daily_insolation(np.array(["2019-03-20", "2019-06-21"], dtype="datetime64[D]"), [0.0, 90.0])
+    assert q[0, 0] == pytest.approx(1.0 / np.pi * 1.011, rel=0.01)
+    assert q[1, 1] == pytest.approx(np.sin(np.radians(23.44)) * 0.967, rel=0.01)
+    assert q[0, 1] == pytest.approx(0.0, abs=0.01)  # the pole at the equinox: the sun on the horizon
+
+
+def test_insolation_scale_is_one_on_the_train_days_on_average_and_grows_in_spring():
+    from gmgclim.data.diurnal import InsolationScale
+
+    scale = InsolationScale([54.0], "2019-03-01", "2019-03-20")
+    days = np.arange("2019-03-01", "2019-03-21", dtype="datetime64[D]")
+    assert scale(days).mean() == pytest.approx(1.0, rel=1e-9)
+    later = scale(np.array(["2019-03-28T18"], dtype="datetime64[ns]"))[0, 0]
+    assert 1.2 < later < 1.4  # about +30 % in the week after the split at 54 N
+    with pytest.raises(DataError, match="polar night"):
+        InsolationScale([89.0], "2019-12-01", "2019-12-31")
+
+
+def test_scaled_diurnal_change_by_hand():
+    diurnal = _stats(_two_days()).diurnal
+    init = np.array(["2019-03-01T06"], dtype="datetime64[ns]")
+    leads = np.array([6, 12], dtype="timedelta64[h]")
+    # scale 1 everywhere: the anomaly's differences are the mean day's
+    ones = diurnal_change(diurnal, [STD], init, leads, lambda t: np.ones((np.size(t), 2)))
+    np.testing.assert_allclose(ones, diurnal_change(diurnal, [STD], init, leads), atol=1e-6)
+    # pixel (0, 0): D = 1, 5, 11, 3 at 00, 06, 12, 18 -> mean 5, anomaly -4, 0, 6, -2;
+    # the init (06 UTC) scaled by 1, the valid times by 2: 2 * 6 - 0 = 12 and 2 * -2 - 0 = -4
+    def scale(times):
+        hours = np.asarray(times, dtype="datetime64[h]").astype(np.int64) % 24
+        return np.where(hours == 6, 1.0, 2.0)[:, None].repeat(2, axis=1)
+
+    change = diurnal_change(diurnal, [STD], init, leads, scale)
+    np.testing.assert_allclose(change[0, :, 0, 0, 0], [12.0 / STD, -4.0 / STD])
+    np.testing.assert_allclose(change[0, :, 0, 0, 1], 0.0)  # a constant pixel has no anomaly
+
+
+def test_diurnal_scaling_needs_the_diurnal_residual():
+    with pytest.raises(DataError, match="diurnal_scaling: insolation needs residual: diurnal"):
+        Task(entry="x", channels=("t2m",), step="6h", input_steps=2, output_steps=2,
+             residual="persistence", diurnal_scaling="insolation")  # fmt: skip
+    task = Task(entry="x", channels=("t2m",), step="6h", input_steps=2, output_steps=2,
+                residual="diurnal", diurnal_scaling="insolation")  # fmt: skip
+    assert Task.from_dict(task.to_dict()).diurnal_scaling == "insolation"
+    assert Task.from_dict({**task.to_dict(), "diurnal_scaling": None}).diurnal_scaling == "none"
+    with pytest.raises(DataError, match="needs a latitude/longitude grid"):
+        task.diurnal_scale()  # no grid yet
