@@ -159,7 +159,8 @@ def test_daily_insolation_at_known_places_and_days():
     q = daily_insolation(np.array(["2019-03-20", "2019-06-21"], dtype="datetime64[D]"), [0.0, 90.0])
     assert q[0, 0] == pytest.approx(1.0 / np.pi * 1.011, rel=0.01)
     assert q[1, 1] == pytest.approx(np.sin(np.radians(23.44)) * 0.967, rel=0.01)
-    assert q[0, 1] == pytest.approx(0.0, abs=0.01)  # the pole at the equinox: the sun on the horizon
+    # the pole at the equinox: the sun on the horizon
+    assert q[0, 1] == pytest.approx(0.0, abs=0.01)
 
 
 def test_insolation_scale_is_one_on_the_train_days_on_average_and_grows_in_spring():
@@ -181,6 +182,7 @@ def test_scaled_diurnal_change_by_hand():
     # scale 1 everywhere: the anomaly's differences are the mean day's
     ones = diurnal_change(diurnal, [STD], init, leads, lambda t: np.ones((np.size(t), 2)))
     np.testing.assert_allclose(ones, diurnal_change(diurnal, [STD], init, leads), atol=1e-6)
+
     # pixel (0, 0): D = 1, 5, 11, 3 at 00, 06, 12, 18 -> mean 5, anomaly -4, 0, 6, -2;
     # the init (06 UTC) scaled by 1, the valid times by 2: 2 * 6 - 0 = 12 and 2 * -2 - 0 = -4
     def scale(times):
