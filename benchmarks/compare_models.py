@@ -349,12 +349,52 @@ def score_dataset(
                     )
             verified = scores[f"{var}_n_verified"].values
             n_init = min(n_init, int(verified.min()))
+            if not spec.radar:
+                title = f"{var} domain-mean diurnal range / truth's"
+                tables.setdefault(title, {})[model] = diurnal_range_ratio(fc[var], truth[var])
     return {
         "tables": tables,
         "leads": lead_labels,
         "n_init": n_init,
         "period": (str(inits.min())[:16], str(inits.max())[:16]),
     }
+
+
+def diurnal_range_ratio(forecast, truth):
+    """Per lead: the forecast's domain-mean diurnal range over the truth's at the same times.
+
+    For each lead, the domain means of the forecasts and of the truth at their valid times are
+    averaged by UTC hour of the valid time (a composite day over the test inits); the range
+    (max - min) of the forecast's composite over the truth's is the ratio (1: the truth's cycle;
+    0: no cycle, as a constant field).
+
+    Parameters
+    ----------
+    forecast : xr.DataArray
+        (time, prediction_timedelta, *spatial).
+    truth : xr.DataArray
+        (time, *spatial) covering every valid time.
+
+    Returns
+    -------
+    np.ndarray
+        (n_lead,) float64.
+    """
+    import numpy as np
+
+    spatial = [d for d in forecast.dims if d not in ("time", "prediction_timedelta")]
+    fc_mean = forecast.mean(spatial).compute()
+    tr_mean = truth.mean(spatial).compute()
+    out = []
+    for lead in fc_mean["prediction_timedelta"].values:
+        f = fc_mean.sel(prediction_timedelta=lead)
+        valid = f["time"].values + lead
+        t = tr_mean.sel(time=valid).values
+        hours = valid.astype("datetime64[h]").astype(np.int64) % 24
+        f_day = [np.nanmean(f.values[hours == h]) for h in np.unique(hours)]
+        t_day = [np.nanmean(t[hours == h]) for h in np.unique(hours)]
+        out.append(float(np.ptp(f_day) / np.ptp(t_day)))
+    return np.asarray(out)
 
 
 def _lead_label(td) -> str:
@@ -389,6 +429,9 @@ def format_scores(spec: DatasetSpec, result: dict) -> str:
         f"(wb2 convention{'; NaN cells left out' if spec.radar else ''})"
     ]
     for title, rows in result["tables"].items():
+        if "diurnal range" in title:
+            lines += _format_ratio_table(title, rows, leads)
+            continue
         higher = "CSI" in title or "FSS" in title
         lines.append(f"  {title}, {'higher' if higher else 'lower'} is better")
         lines.append("  " + f"{'model':<14}" + "".join(f"{x:>8}" for x in [*leads, "mean"]))
@@ -397,6 +440,23 @@ def format_scores(spec: DatasetSpec, result: dict) -> str:
             lines.append("  " + f"{model:<14}" + "".join(f"{v:>8.3f}" for v in cells))
         lines += verdicts(rows, higher, set(spec.baselines))
     return "\n".join(lines)
+
+
+def _format_ratio_table(title: str, rows: dict, leads: list[str]) -> list[str]:
+    """A ratio table (1 is the truth's) and, per row, at how many leads it is within 30 %."""
+    import numpy as np
+
+    lines = [f"  {title}, 1 is the truth's"]
+    lines.append("  " + f"{'model':<14}" + "".join(f"{x:>8}" for x in [*leads, "mean"]))
+    for model, values in rows.items():
+        cells = [*values, float(np.mean(values))]
+        lines.append("  " + f"{model:<14}" + "".join(f"{v:>8.2f}" for v in cells))
+    within = [
+        f"{model} {int((np.abs(np.asarray(v) - 1.0) <= 0.3).sum())}/{len(v)}"
+        for model, v in rows.items()
+    ]
+    lines.append("    within 30 % of the truth's range: " + ", ".join(within) + " leads")
+    return lines
 
 
 def verdicts(rows: dict, higher_is_better: bool, baselines: set[str]) -> list[str]:
