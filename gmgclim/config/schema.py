@@ -391,12 +391,20 @@ class LossConfig(_Strict):
         the T_out forecast frames.
     event_weights : EventWeights, optional
         Weigh the squared error of precipitation targets by their intensity (:class:`EventWeights`).
+    amplitude_weight : float
+        Weight of an amplitude term added to the MSE: per sample and channel, the squared
+        difference between the standard deviations over the loss frames of the predicted and
+        the true domain means (normalised units). A plain MSE damps what it cannot time
+        exactly, such as the day-night swing of the domain mean; this term (the amplitude part
+        of the AMSE of Subich et al. 2025, applied to the domain-mean time series) keeps its
+        size. 0 (default): plain MSE.
     """
 
     latitude_weighted: bool = False
     nan_masked: bool = False
     frames: Literal["all", "forecast"] = "all"
     event_weights: EventWeights | None = None
+    amplitude_weight: Annotated[float, Field(ge=0)] = 0.0
 
 
 class TrainingConfig(_Strict):

@@ -53,7 +53,12 @@ from gmgclim.distributed import (
 from gmgclim.errors import RecipeError
 from gmgclim.models.checkpoint import BEST_NAME, CHECKPOINT_DIR, LATEST_NAME, save_checkpoint
 from gmgclim.progress import StepProgress
-from gmgclim.training.losses import intensity_weights, squared_error_sums, weighted_mse
+from gmgclim.training.losses import (
+    domain_mean_amplitude_error,
+    intensity_weights,
+    squared_error_sums,
+    weighted_mse,
+)
 from gmgclim.training.optim import build_optimizer, set_lr
 from gmgclim.training.precision import resolve_precision
 from gmgclim.training.rng import restore_rng_state, seed_everything
@@ -335,7 +340,11 @@ def training_loss(
     if data.event_levels is not None:
         assert t.loss.event_weights is not None  # the levels are made from them
         cell_weights = intensity_weights(truth, data.event_levels, t.loss.event_weights.weights)
-    return weighted_mse(predictions.float(), truth, row_weights, valid, cell_weights)
+    loss = weighted_mse(predictions.float(), truth, row_weights, valid, cell_weights)
+    if t.loss.amplitude_weight > 0:
+        amplitude = domain_mean_amplitude_error(predictions.float(), truth, row_weights, valid)
+        loss = loss + t.loss.amplitude_weight * amplitude
+    return loss
 
 
 def validate(

@@ -15,6 +15,7 @@ import torch
 from gmgclim.metrics.weights import latitude_weights_wb1
 
 __all__ = [
+    "domain_mean_amplitude_error",
     "event_levels",
     "intensity_weights",
     "latitude_weights",
@@ -170,6 +171,43 @@ def weighted_mse(
     if cell_weights is not None:
         squared = squared * cell_weights
     return (weights * squared).sum() / total.clamp_min(1e-12)
+
+
+def domain_mean_amplitude_error(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    row_weights: torch.Tensor | None = None,
+    valid: torch.Tensor | None = None,
+    eps: float = 1e-6,
+) -> torch.Tensor:
+    """Squared error of the temporal amplitude of the domain mean, per sample and channel.
+
+    The domain means (weighted by row, over valid cells) of prediction and target form two
+    (B, T, C) time series; their standard deviations over T are compared:
+    ``mean_{B, C} (sqrt(var_pred + eps) - sqrt(var_true + eps))^2``.
+
+    Parameters
+    ----------
+    prediction, target, row_weights, valid
+        As in :func:`weighted_mse`; T >= 2 frames.
+    eps : float
+        Added to the variances (a finite gradient for a constant series), normalised units^2.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar, normalised units squared.
+    """
+    if prediction.shape[1] < 2:
+        raise ValueError(f"an amplitude over time needs >= 2 frames, got {prediction.shape[1]}")
+    _, weights = _weights_and_error(prediction, target, row_weights, valid)
+    total = weights.sum(dim=(-2, -1)).clamp_min(1e-12)  # (B, T, C)
+    truth = torch.where(weights > 0, torch.nan_to_num(target.float()), torch.zeros_like(weights))
+    mean_pred = (weights * prediction.float()).sum(dim=(-2, -1)) / total
+    mean_true = (weights * truth).sum(dim=(-2, -1)) / total
+    amp_pred = (mean_pred.var(dim=1, unbiased=False) + eps).sqrt()
+    amp_true = (mean_true.var(dim=1, unbiased=False) + eps).sqrt()
+    return (amp_pred - amp_true).square().mean()
 
 
 def squared_error_sums(
