@@ -217,6 +217,12 @@ class DataConfig(_Strict):
         With ``residual: diurnal``: ``insolation`` scales the mean day's anomaly by each day's
         mean top-of-atmosphere insolation over the train split's (the cycle grows through spring;
         latitude/longitude grids outside the polar night); ``none`` keeps it as learnt.
+    augment : {"none", "dihedral"}
+        ``dihedral``: each training sample (inputs, targets, masks, baseline, forcings and
+        statics alike) is turned by a random multiple of 90 degrees and maybe flipped, drawn
+        from (seed, epoch, sample) like the crops (non-square samples: half turns and flips
+        only), so that what the model learns does not depend on the direction things move in
+        (radar); not with latitude-weighted losses.
     transform : {"none", "log", "dbr"}
         Target transform applied before normalisation and undone in the forecast
         (``gmgclim.data.transforms``; ``log`` or ``dbr`` for rain rates).
@@ -241,6 +247,7 @@ class DataConfig(_Strict):
         "none"
     )
     diurnal_scaling: Literal["none", "insolation"] = "none"
+    augment: Literal["none", "dihedral"] = "none"
     transform: Literal["none", "log", "dbr"] = "none"
     crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (
         None
@@ -525,6 +532,12 @@ class Recipe(_Strict):
         ss = self.training.scheduled_sampling
         if ss.kind == "reverse" and self.data.input_steps < 2:
             raise ValueError("scheduled_sampling.kind 'reverse' needs data.input_steps >= 2")
+        if self.data.augment != "none" and self.training.loss.latitude_weighted:
+            raise ValueError(
+                f"data.augment: {self.data.augment} turns and flips the training samples, so "
+                "their rows are no longer latitudes: it cannot be used with "
+                "training.loss.latitude_weighted: true"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -50,6 +50,14 @@ def _as_indexer(positions: np.ndarray) -> slice | np.ndarray:
     return positions
 
 
+#: Values of ``data.augment``.
+AUGMENTS = ("none", "dihedral")
+#: The sample entries with the grid on their last two axes (turned and flipped alike).
+_SPATIAL_KEYS = ("inputs", "targets", "mask", "input_mask", "baseline", "context")
+#: Seed stream of the augmentation (the crops use the plain (seed, epoch, sample)).
+_AUGMENT_STREAM = 7
+
+
 class WindowDataset(torch.utils.data.Dataset):
     """Windows of a canonical dataset as normalised float32 tensors.
 
@@ -93,6 +101,10 @@ class WindowDataset(torch.utils.data.Dataset):
     diurnal_scale : callable, optional
         ``diurnal_scale(times)`` -> (M, H) seasonal scale of the diurnal anomaly per grid row
         (``data.diurnal_scaling: insolation``, :class:`gmgclim.data.diurnal.InsolationScale`).
+    augment : {"none", "dihedral"}
+        ``dihedral``: every spatial array of a sample is turned and flipped alike by one of the
+        8 symmetries of the square (4 of them when the sample is not square), drawn from
+        (``seed``, epoch, sample index) (:func:`dihedral`).
 
     Notes
     -----
@@ -119,6 +131,7 @@ class WindowDataset(torch.utils.data.Dataset):
         baseline: str = "none",
         precipitation: Sequence[bool] | None = None,
         diurnal_scale: Callable[[np.ndarray], np.ndarray] | None = None,
+        augment: str = "none",
     ):
         if list(stats.channels) != list(channels):
             raise ValueError(
@@ -143,6 +156,9 @@ class WindowDataset(torch.utils.data.Dataset):
             )
         self.baseline = baseline
         self.diurnal_scale = diurnal_scale
+        if augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {AUGMENTS}, got {augment!r}")
+        self.augment = augment
         if precipitation is None:
             from gmgclim.data.channels import is_precipitation_channel
 
@@ -288,7 +304,18 @@ class WindowDataset(torch.utils.data.Dataset):
         if self.context is not None:
             times = self.windows.times[positions]
             out["context"] = torch.from_numpy(self.context.fields(times, window))
+        if self.augment == "dihedral":
+            k = self.symmetry(i, square=values.shape[-2] == values.shape[-1])
+            for key in _SPATIAL_KEYS:
+                if key in out:
+                    out[key] = dihedral(out[key], k)
         return out
+
+    def symmetry(self, i: int, square: bool = True) -> int:
+        """Which of :func:`dihedral`'s symmetries sample ``i`` gets in the current epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, int(i), _AUGMENT_STREAM])
+        k = int(rng.integers(0, 8))
+        return k if square else 2 * (k // 2)  # half turns and flips keep the shape
 
 
 def _scale_rows(
@@ -296,3 +323,12 @@ def _scale_rows(
 ) -> np.ndarray:
     """The (M, h) diurnal scale of a crop's rows from the whole grid's (M, H)."""
     return scale(times)[:, rows]
+
+
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Symmetry ``k`` (0-7) of the square on the last two axes: ``k % 4`` quarter turns
+    (counter-clockwise), then the rows flipped when ``k >= 4``; even ``k`` keep the shape."""
+    out = torch.rot90(x, k % 4, dims=(-2, -1)) if k % 4 else x
+    if k >= 4:
+        out = torch.flip(out, dims=(-2,))
+    return out.contiguous()

@@ -195,6 +195,8 @@ def prepare_task(
             seed=recipe.training.seed,
             baseline=task.residual if task.residual in ("extrapolation", "diurnal") else "none",
             diurnal_scale=diurnal_scale,
+            # turns and flips for training only: validation scores the grid as it is
+            augment=recipe.data.augment if name == "train" else "none",
         )
         for name in ("train", "valid")
     }

@@ -100,3 +100,57 @@ def test_extrapolation_baseline_moves_a_rain_blob_with_its_motion():
     target = sample["targets"].numpy()[:, 0]
     persistence_error = np.abs(sample["inputs"].numpy()[-1, 0] - target[1]).mean()
     assert np.abs(base[1] - target[1]).mean() < 0.5 * persistence_error
+
+
+def test_dihedral_gives_the_eight_symmetries_of_the_square():
+    import torch
+
+    from gmgclim.data.torch_dataset import dihedral
+
+    x = torch.tensor([[1, 2], [3, 4]])
+    images = {tuple(dihedral(x, k).flatten().tolist()) for k in range(8)}
+    assert len(images) == 8  # all distinct: 4 turns x (flipped or not)
+    assert dihedral(x, 1).tolist() == [[2, 4], [1, 3]]  # a quarter turn counter-clockwise
+    assert dihedral(x, 4).tolist() == [[3, 4], [1, 2]]  # rows flipped
+    assert dihedral(torch.zeros(2, 3, 5), 6).shape == (2, 3, 5)  # even k keep the shape
+
+
+def test_dihedral_augmentation_turns_every_field_of_a_sample_alike():
+    ds = _dataset(height=6, width=6)
+    lat, lon = grid_latlon(ds)
+    context = ContextFields([], ["sin_latitude"], lat, lon)
+    plain = _window_set(ds, context=context, return_mask=True)
+    turned = _window_set(ds, context=context, return_mask=True, augment="dihedral", seed=5)
+    from gmgclim.data.torch_dataset import dihedral
+
+    ks = [turned.symmetry(i) for i in range(len(turned))]
+    assert ks == [_window_set(ds, augment="dihedral", seed=5).symmetry(i) for i in range(len(ks))]
+    assert len(set(ks)) > 1  # different samples, different symmetries
+    for i, k in enumerate(ks):
+        a, b = plain[i], turned[i]
+        for key in ("inputs", "targets", "mask", "input_mask", "context"):
+            assert b[key].equal(dihedral(a[key], k)), key
+    turned.set_epoch(1)
+    assert [turned.symmetry(i) for i in range(len(ks))] != ks  # fresh each epoch
+    # a non-square sample keeps its shape: half turns and flips only
+    wide = _window_set(_dataset(), augment="dihedral", seed=1)
+    assert all(wide[i]["inputs"].shape == (2, 1, 8, 10) for i in range(len(wide)))
+    with pytest.raises(ValueError, match="augment must be one of"):
+        _window_set(ds, augment="mirror")
+
+
+def test_augmentation_refuses_latitude_weighted_losses():
+    from gmgclim.config.schema import Recipe
+
+    recipe = {
+        "data": {"entry": "x", "channels": ["t2m"], "step": "6h", "input_steps": 2,
+                 "output_steps": 2, "augment": "dihedral",
+                 "splits": {"train": {"start": "2019-01-01", "end": "2019-01-02"},
+                            "valid": {"start": "2019-01-03", "end": "2019-01-04"}}},
+        "model": {"name": "gmg"},
+        "training": {"max_steps": 1, "batch_size": 1, "lr": 1e-3,
+                     "loss": {"latitude_weighted": True}},
+        "output": {"dir": "runs/x"},
+    }  # fmt: skip
+    with pytest.raises(ValueError, match=r"data.augment: dihedral [^\n]* latitude_weighted"):
+        Recipe.model_validate(recipe)
