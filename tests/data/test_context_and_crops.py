@@ -152,5 +152,5 @@ def test_augmentation_refuses_latitude_weighted_losses():
                      "loss": {"latitude_weighted": True}},
         "output": {"dir": "runs/x"},
     }  # fmt: skip
-    with pytest.raises(ValueError, match=r"data.augment: dihedral [^\n]* latitude_weighted"):
+    with pytest.raises(ValueError, match=r"data.augment: dihedral [^\n]*latitude_weighted"):
         Recipe.model_validate(recipe)
