@@ -114,3 +114,21 @@ def test_bad_event_weights_are_refused(event_weights, message):
 
     with pytest.raises(ValueError, match=message):
         LossConfig(event_weights=event_weights)
+
+
+def test_amplitude_term_compares_the_domain_means_swing_by_hand():
+    from gmgclim.training.losses import domain_mean_amplitude_error
+
+    # truth: domain mean 1, 0, 1, 0 (std 0.5); prediction half that swing (std 0.25)
+    target = torch.zeros(1, 4, 1, 2, 2)
+    target[:, [0, 2]] = 1.0
+    prediction = 0.5 * target + 0.25
+    error = domain_mean_amplitude_error(prediction, target, eps=0.0)
+    assert error.item() == pytest.approx((0.25 - 0.5) ** 2)
+    # a NaN target cell is left out of its frame's mean, not taken as 0
+    target[0, 0, 0, 0, 0] = float("nan")
+    valid = torch.isfinite(target)
+    again = domain_mean_amplitude_error(prediction, target, valid=valid, eps=0.0)
+    assert again.item() == pytest.approx((0.25 - 0.5) ** 2)
+    with pytest.raises(ValueError, match=">= 2 frames"):
+        domain_mean_amplitude_error(prediction[:, :1], target[:, :1])
