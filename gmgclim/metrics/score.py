@@ -123,56 +123,19 @@ def _score_candidates(
         # the categorical statistics of a block (2 jobs per candidate and variable) run in the
         # background while the next candidate or block is read and its deterministic statistics
         # formed: at most one block's jobs wait there
-        background = OrderedBackground(max_pending=2 * len(candidates) * len(names))
-        with background:
+        stream = _BlockStream(
+            candidates, accs, templates, climates, spec, require_full_coverage, observed
+        )
+        with OrderedBackground(max_pending=2 * len(candidates) * len(names)) as background:
             for block in blocks:
-                inits = init_times[block]
                 if positions is not None:
                     needed = positions[block]
                     block_truth = frames.get(np.unique(needed[needed >= 0]))
                 else:
-                    block_truth = truth[names].sel({INIT_DIM: inits}).load()
+                    block_truth = truth[names].sel({INIT_DIM: init_times[block]}).load()
                 box = covered.update(block_truth) if covered is not None else None
-                if box is not None:  # NaN-aware scores: only the covered cells count
-                    block_truth = block_truth.isel(box)
-                aligned: dict[str, AlignedPair] = {}  # the truth of each variable, aligned once
-                for label, candidate in candidates.items():
-                    fc = (
-                        candidate(inits)
-                        if callable(candidate)
-                        else candidate.isel({INIT_DIM: block})
-                    )
-                    fc = (fc[names] if box is None else fc[names].isel(box)).load()
-                    for name in names:
-                        if name not in templates:
-                            templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
-                        if block_truth.sizes[INIT_DIM] == 0:
-                            pair = _unverified_pair(fc[name])
-                        elif name in aligned and _same_layout(
-                            fc[name], cast(xr.DataArray, aligned[name].forecast)
-                        ):
-                            shared = aligned[name]
-                            pair = AlignedPair(
-                                fc[name].assign_coords(shared.forecast.coords),
-                                shared.truth,
-                                shared.verified,
-                            )
-                        else:
-                            pair = aligned[name] = align_forecast_truth(
-                                fc[name],
-                                block_truth[name],
-                                require_full_coverage=require_full_coverage,
-                                check_units=False,
-                            )
-                        accumulate(
-                            accs[label][name],
-                            pair,
-                            name,
-                            spec,
-                            climates[name],
-                            observed[name],
-                            background,
-                        )
+                stream.score(block, init_times[block], block_truth, box, background)
+                del block_truth  # the frames the next block needs stay in ``frames``
                 if progress is not None:
                     progress(block.stop, n_init)
     results = []
@@ -183,6 +146,81 @@ def _score_candidates(
                 out[key] = da
         results.append(out)
     return results
+
+
+class _BlockStream:
+    """Scores the candidates of one init-time block after another into their accumulators.
+
+    One method call per block, so that the block's forecasts, aligned truth and temporaries are
+    released when it returns, before the next block is read (the memory of a long scoring run
+    stays that of one block, plus the categorical jobs waiting in the background).
+    """
+
+    def __init__(
+        self, candidates, accs, templates, climates, spec, require_full_coverage, observed
+    ):
+        self.candidates = candidates
+        self.accs = accs
+        self.templates = templates
+        self.climates = climates
+        self.spec = spec
+        self.require_full_coverage = require_full_coverage
+        self.observed = observed
+
+    def score(
+        self,
+        block: slice,
+        inits: np.ndarray,
+        block_truth: xr.Dataset,
+        box: dict[str, slice] | None,
+        background: OrderedBackground,
+    ) -> None:
+        """Add the statistics of every candidate and variable of ``block`` (init positions)."""
+        names = self.spec.names
+        if box is not None:  # NaN-aware scores: only the covered cells count
+            block_truth = block_truth.isel(box)
+        aligned: dict[str, AlignedPair] = {}  # the truth of each variable, aligned once
+        for label, candidate in self.candidates.items():
+            fc = candidate(inits) if callable(candidate) else candidate.isel({INIT_DIM: block})
+            fc = (fc[names] if box is None else fc[names].isel(box)).load()
+            for name in names:
+                if name not in self.templates:
+                    self.templates[name] = fc[name].isel({INIT_DIM: slice(0, 0)})
+                pair = self._pair(fc[name], block_truth, name, aligned)
+                accumulate(
+                    self.accs[label][name],
+                    pair,
+                    name,
+                    self.spec,
+                    self.climates[name],
+                    self.observed[name],
+                    background,
+                )
+                del pair
+            del fc  # before the next candidate is read
+
+    def _pair(
+        self,
+        forecast: xr.DataArray,
+        block_truth: xr.Dataset,
+        name: str,
+        aligned: dict[str, AlignedPair],
+    ) -> AlignedPair:
+        """The forecast of one variable with its truth, aligned once per block and layout."""
+        if block_truth.sizes[INIT_DIM] == 0:
+            return _unverified_pair(forecast)
+        shared = aligned.get(name)
+        if shared is not None and _same_layout(forecast, cast(xr.DataArray, shared.forecast)):
+            return AlignedPair(
+                forecast.assign_coords(shared.forecast.coords), shared.truth, shared.verified
+            )
+        pair = aligned[name] = align_forecast_truth(
+            forecast,
+            block_truth[name],
+            require_full_coverage=self.require_full_coverage,
+            check_units=False,
+        )
+        return pair
 
 
 def _same_layout(forecast: xr.DataArray, aligned: xr.DataArray) -> bool:
