@@ -21,7 +21,7 @@ def window_sum(values: np.ndarray, size: int) -> np.ndarray:
     The window of pixel ``i`` covers ``i - size // 2`` to ``i - size // 2 + size - 1`` (as
     ``scipy.ndimage.uniform_filter``); outside the grid counts as zero. Boolean input (event and
     validity masks) with windows up to 15 pixels is summed exactly in uint8 by shifted adds
-    (:func:`_small_mask_sum`, 6-25x faster than ``uniform_filter`` on radar fields); anything
+    (:func:`mask_window_sums`, 6-25x faster than ``uniform_filter`` on radar fields); anything
     else by ``uniform_filter``'s separable running sums (about 4x faster than summed-area
     tables), with sums of boolean input rounded to the integers they are.
 
