@@ -83,3 +83,22 @@ def test_event_weights_need_a_precipitation_channel(tmp_path):
     recipe["training"]["loss"] = {"event_weights": {"thresholds": [1.0], "weights": [2.0]}}
     with pytest.raises(RecipeError, match=r"event_weights .* none of data.channels \['t2m'\]"):
         train(load_recipe(write_recipe(tmp_path / "bmse.yaml", recipe)), progress=False)
+
+
+def test_amplitude_term_trains_and_changes_the_loss(tmp_path):
+    import csv
+
+    def first_loss(weight: float) -> float:
+        recipe = tiny_recipe(tmp_path / f"amp{weight}", max_steps=3)
+        recipe["training"]["loss"]["amplitude_weight"] = weight
+        recipe["training"]["log_every"] = 1
+        run_dir = train(
+            load_recipe(write_recipe(tmp_path / f"amp{weight}.yaml", recipe)), progress=False
+        )
+        with open(run_dir / "metrics.csv") as f:
+            rows = [r for r in csv.reader(f) if r[2:4] == ["train", "loss"]]
+        return float(rows[0][4])
+
+    plain, with_amplitude = first_loss(0.0), first_loss(5.0)
+    assert np.isfinite(with_amplitude)
+    assert with_amplitude > plain  # same seed and first batch: the amplitude term adds to the MSE
