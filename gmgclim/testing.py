@@ -31,6 +31,7 @@ __all__ = [
     "mock_radar_dataset",
     "write_mock_albers_radar_netcdf",
     "write_mock_odim_hdf5",
+    "write_mock_radar_catalog",
     "write_mock_slp_netcdf",
     "write_mock_weatherbench1",
     "write_mock_weatherbench2_zarr",
@@ -293,6 +294,41 @@ def mock_radar_dataset(
             "x": ("x", 500.0 + 1000.0 * np.arange(nx), {"units": "m"}),
         },
     )
+
+
+def write_mock_radar_catalog(
+    folder: Path, entry: str = "mock-radar", periods: int = 14, ny: int = 32, nx: int = 40
+) -> tuple[Path, xr.Dataset]:
+    """:func:`mock_radar_dataset` as a netCDF file and a catalog naming it, in ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        Where ``mock_radar.nc`` and ``catalog.yaml`` are written.
+    entry : str
+        The catalog entry (driver ``radar-netcdf``, channel ``precip``).
+    periods, ny, nx : int
+        Frames (5 min apart) and grid size of the dataset.
+
+    Returns
+    -------
+    (Path, xr.Dataset)
+        The catalog file (point ``GMGCLIM_CATALOGS`` at it) and the dataset written.
+    """
+    radar = mock_radar_dataset(periods=periods, ny=ny, nx=nx)
+    path = Path(folder) / "mock_radar.nc"
+    radar.to_netcdf(path)
+    catalog = Path(folder) / "catalog.yaml"
+    catalog.write_text(
+        "entries:\n"
+        f"  {entry}:\n"
+        "    description: moving blob\n"
+        "    driver: radar-netcdf\n"
+        f"    location: {path}\n"
+        "    variables: [precipitation_rate]\n"
+        "    channels: [precip]\n"
+    )
+    return catalog, radar
 
 
 def write_mock_odim_hdf5(

@@ -147,21 +147,9 @@ def test_train_forecast_score_plot(trained_run: Path, tmp_path: Path, capsys):
 
 @pytest.fixture
 def mock_radar_catalog(tmp_path: Path, monkeypatch) -> Path:
-    from gmgclim.testing import mock_radar_dataset
+    from gmgclim.testing import write_mock_radar_catalog
 
-    radar = mock_radar_dataset(periods=14, ny=32, nx=40)
-    path = tmp_path / "mock_radar.nc"
-    radar.to_netcdf(path)
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(
-        "entries:\n"
-        "  mock-radar:\n"
-        "    description: moving blob\n"
-        "    driver: radar-netcdf\n"
-        f"    location: {path}\n"
-        "    variables: [precipitation_rate]\n"
-        "    channels: [precip]\n"
-    )
+    catalog, _ = write_mock_radar_catalog(tmp_path)
     monkeypatch.setenv("GMGCLIM_CATALOGS", str(catalog))
     return catalog
 

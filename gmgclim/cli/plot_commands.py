@@ -36,11 +36,12 @@ def _parse_leads(values: str | None):
     return [pd.Timedelta(v).to_timedelta64() for v in split_list([values])]
 
 
-# the options maps and animations share (Typer reads them as the parameters' defaults)
+# the options the plot commands share (Typer reads them as the parameters' defaults)
 _FORECAST = typer.Argument(..., help="Forecast zarr store.")
 _VARIABLE = typer.Option(None, "--variable", "-v", help="Variable (default: the first).")
 _TRUTH = typer.Option(None, "--truth", help="Catalog entry (default: the recipe's).")
 _INIT_TIME = typer.Option(None, "--init-time", help="Init time (default: the first).")
+_LEVEL = typer.Option(None, "--level", help="Pressure level (hPa).")
 
 
 @plot_app.command("maps")
@@ -50,7 +51,7 @@ def plot_maps_cmd(
     truth: str = _TRUTH,
     init_time: str = _INIT_TIME,
     lead_times: str = typer.Option(None, "--lead-times", help="e.g. 6h,24h,48h (default: all)."),
-    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    level: int = _LEVEL,
     projection: str = typer.Option("auto", help="auto, robinson or platecarree."),
     output: str = typer.Option("maps.png", "--output", "-o", help="Image path."),
 ) -> None:
@@ -83,7 +84,7 @@ def plot_skill_cmd(
     scores: str = typer.Argument(..., help="Scores netCDF (gmgclim score output)."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated subset."),
     variables: str = typer.Option(None, "--variables", help="Comma-separated subset."),
-    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    level: int = _LEVEL,
     output: str = typer.Option("skill.png", "--output", "-o", help="Image path."),
 ) -> None:
     """Each score against lead time, the model solid and the baselines dashed.
@@ -120,7 +121,7 @@ def plot_animation_cmd(
     variable: str = _VARIABLE,
     truth: str = _TRUTH,
     init_time: str = _INIT_TIME,
-    level: int = typer.Option(None, "--level", help="Pressure level (hPa)."),
+    level: int = _LEVEL,
     fps: float = typer.Option(2.0, help="Lead times per second."),
     output: str = typer.Option("forecast.gif", "--output", "-o", help=".gif or .mp4"),
 ) -> None:

@@ -111,6 +111,7 @@ class InsolationScale:
         for i in range(0, days.size, _DAYS_PER_BATCH):
             total += daily_insolation(days[i : i + _DAYS_PER_BATCH], self.latitude).sum(0)
         self.reference = total / days.size
+        self._by_day: dict[np.datetime64, np.ndarray] = {}  # (H,) scale of each day asked for
         if not np.all(self.reference > 0):
             polar = self.latitude[~(self.reference > 0)]
             raise DataError(
@@ -120,10 +121,14 @@ class InsolationScale:
             )
 
     def __call__(self, times: np.ndarray) -> np.ndarray:
-        """(M, H) scale of each time's UTC day (float64)."""
+        """(M, H) scale of each time's UTC day (float64); each day is computed once."""
         days = np.asarray(times).astype("datetime64[D]").reshape(-1)
         unique, inverse = np.unique(days, return_inverse=True)
-        return (daily_insolation(unique, self.latitude) / self.reference)[inverse.reshape(-1)]
+        new = [day for day in unique if day not in self._by_day]
+        if new:  # training asks for the same days every epoch
+            for day, q in zip(new, daily_insolation(np.asarray(new), self.latitude), strict=True):
+                self._by_day[day] = q / self.reference
+        return np.stack([self._by_day[day] for day in unique])[inverse.reshape(-1)]
 
 
 def check_diurnal_step(step: np.timedelta64, step_text: str) -> None:

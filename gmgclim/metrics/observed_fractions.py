@@ -27,7 +27,7 @@ from gmgclim.metrics.window_sums import (
     fss_terms,
     inverse_count,
     mask_window_sums,
-    masked_dot,
+    masked_dots,
     relative_to,
     windows_around,
 )
@@ -72,6 +72,7 @@ class ObservedFractions:
     def __init__(self) -> None:
         self.thresholds = np.zeros(0)
         self.scales: list[int] = []
+        self.windows: list[int] = []  # the window sizes > 1 pixel, each once, increasing
         self.weights: np.ndarray | None = None
         self._frames: dict[tuple[int, int], _Frame] = {}
         self.n_computed = 0
@@ -101,6 +102,7 @@ class ObservedFractions:
             if same_weights:
                 return
         self.thresholds, self.scales, self.weights = thresholds, scales_list, weights
+        self.windows = sorted({s for s in scales_list if s > 1})
         self._frames.clear()
 
     def forget_before(self, valid_time: int) -> None:
@@ -125,7 +127,7 @@ class ObservedFractions:
         inv_count: dict[int, np.ndarray] = {}
         event_sums: dict[int, list[np.ndarray]] = {}
         po2 = np.zeros((len(self.thresholds), len(self.scales)))
-        windows = self._windows()
+        windows = self.windows
         if windows:
             for size, sums in mask_window_sums(valid, windows).items():
                 counts[size] = sums.astype(np.float64)
@@ -141,7 +143,7 @@ class ObservedFractions:
             for i, sums in enumerate(event_sums[size]):
                 po = sums * inv_count[size]
                 if weight is None:
-                    po2[i, k] = masked_dot(po, po, valid)
+                    po2[i, k] = masked_dots(po, [po], valid)[0]
                 else:
                     po2[i, k] = (weight * po * po).sum()
         return _Frame(valid, weight, events, counts, inv_count, event_sums, po2)
@@ -170,10 +172,6 @@ class ObservedFractions:
                 out[i, k, 1] = pf2 + po2
         return out
 
-    def _windows(self) -> list[int]:
-        """The window sizes > 1 pixel, each once."""
-        return sorted({s for s in self.scales if s > 1})
-
     def _gap_sums(self, forecast: np.ndarray, frame: _Frame, gap: np.ndarray) -> np.ndarray:
         """The sums of a forecast missing at ``gap`` pixels (H, W bool) where the truth is valid.
 
@@ -195,7 +193,7 @@ class ObservedFractions:
         box = event_box(fc_events[lowest] | ob_events[lowest])
         if box is None:
             return out
-        windows = self._windows()
+        windows = self.windows
         read = windows_around(box, forecast.shape, max(windows))[0] if windows else None
         gap_sums = fc_sums = None
         gap_event_sums: dict[int, dict[int, np.ndarray]] = {}
@@ -244,7 +242,7 @@ class ObservedFractions:
         (which gives the same values as over the whole field); every size is formed on the
         read box of the widest.
         """
-        windows = self._windows()
+        windows = self.windows
         box = event_box(fe) if windows else None
         if box is None:
             return {size: (0.0, 0.0) for size in windows}
@@ -257,7 +255,8 @@ class ObservedFractions:
             po = frame.event_sums[size][i][region] * frame.inv_count[size][region]
             if frame.weight is None:
                 valid = frame.valid[region]
-                out[size] = masked_dot(pf, pf, valid), masked_dot(pf, po, valid)
+                pf2, cross = masked_dots(pf, [pf, po], valid)
+                out[size] = pf2, cross
             else:
                 weight = frame.weight[region]
                 out[size] = float((weight * pf * pf).sum()), float((weight * pf * po).sum())

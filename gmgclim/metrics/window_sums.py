@@ -8,7 +8,7 @@ __all__ = [
     "fss_terms",
     "inverse_count",
     "mask_window_sums",
-    "masked_dot",
+    "masked_dots",
     "relative_to",
     "window_sum",
     "windows_around",
@@ -197,10 +197,14 @@ def fss_terms(
     return float((weight * pf).sum()), float((weight * both).sum())
 
 
-def masked_dot(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
-    """``sum(a * b)`` over the ``valid`` pixels; ``a`` (float64, a temporary) is zeroed off them."""
+def masked_dots(a: np.ndarray, others: list[np.ndarray], valid: np.ndarray) -> list[float]:
+    """``sum(a * b)`` over the ``valid`` pixels for each ``b`` of ``others``.
+
+    ``a`` (float64, a temporary) is zeroed off the valid pixels once, in place; the ``b`` may be
+    ``a`` itself.
+    """
     np.multiply(a, valid, out=a)
-    return _dot(a, b)
+    return [_dot(a, b) for b in others]
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:

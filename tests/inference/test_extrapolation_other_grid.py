@@ -19,7 +19,7 @@ import xarray as xr
 from gmgclim.cli import main
 from gmgclim.data.grid import apply_grid
 from gmgclim.inference import extrapolation_forecast
-from gmgclim.testing import mock_radar_dataset
+from gmgclim.testing import write_mock_radar_catalog
 
 pytest.importorskip("cv2", reason="pysteps' Lucas-Kanade needs opencv-python-headless")
 
@@ -29,19 +29,7 @@ INITS = "2020-06-01T12:20,2020-06-01T12:30"
 @pytest.fixture
 def radar_entry(tmp_path: Path, monkeypatch) -> xr.Dataset:
     """A catalog entry ``mock-radar`` of 14 frames 5 min apart on a 32 x 40 polar-stereographic grid."""
-    radar = mock_radar_dataset(periods=14, ny=32, nx=40)
-    path = tmp_path / "mock_radar.nc"
-    radar.to_netcdf(path)
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(
-        "entries:\n"
-        "  mock-radar:\n"
-        "    description: moving blob\n"
-        "    driver: radar-netcdf\n"
-        f"    location: {path}\n"
-        "    variables: [precipitation_rate]\n"
-        "    channels: [precip]\n"
-    )
+    catalog, radar = write_mock_radar_catalog(tmp_path)
     monkeypatch.setenv("GMGCLIM_CATALOGS", str(catalog))
     return radar
 

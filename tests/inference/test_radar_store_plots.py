@@ -18,7 +18,7 @@ import xarray as xr
 
 from gmgclim.data.task import GridSpec, Task
 from gmgclim.inference import Forecaster, write_forecast_zarr
-from gmgclim.testing import mock_radar_dataset
+from gmgclim.testing import write_mock_radar_catalog
 
 ENTRY = "mock-radar"
 
@@ -32,18 +32,7 @@ class Persistence(torch.nn.Module):
 
 @pytest.fixture
 def radar_catalog(tmp_path: Path, monkeypatch) -> Path:
-    path = tmp_path / "mock_radar.nc"
-    mock_radar_dataset(periods=14, ny=32, nx=40).to_netcdf(path)
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(
-        "entries:\n"
-        f"  {ENTRY}:\n"
-        "    description: moving blob\n"
-        "    driver: radar-netcdf\n"
-        f"    location: {path}\n"
-        "    variables: [precipitation_rate]\n"
-        "    channels: [precip]\n"
-    )
+    catalog, _ = write_mock_radar_catalog(tmp_path, ENTRY)
     monkeypatch.setenv("GMGCLIM_CATALOGS", str(catalog))
     return catalog
 
