@@ -71,12 +71,13 @@ class Accumulator:
     verified: list[xr.DataArray] = dataclasses.field(default_factory=list)
     missing: list[xr.DataArray] = dataclasses.field(default_factory=list)
 
-    def add(self, name: str, value, attrs_name: str):
+    def add(self, name: str, value) -> None:
+        """Add a block's ``table`` or ``fss`` sums; their attrs go to ``<name>_attrs``."""
         current = getattr(self, name)
         attrs = dict(value.attrs)
         value = value.drop_vars("n_verified", errors="ignore")
         setattr(self, name, value if current is None else current + value)
-        setattr(self, attrs_name, attrs)
+        setattr(self, f"{name}_attrs", attrs)
 
 
 def _det_weights(metric: Metric, spec: ScoreSpec):
@@ -119,27 +120,15 @@ def accumulate(
     thr = per_variable(spec.thresholds, name, "thresholds")
     assert thr is not None  # score_spec checked that every variable has thresholds
     kinds = {resolve_metric(m).kind for m in spec.cat}
-    jobs: list[tuple[str, str, Callable[[], Any]]] = []
+    jobs: dict[str, Callable[[], Any]] = {}  # Accumulator field -> its statistics of the block
     if "contingency" in kinds:
-        jobs.append(
-            (
-                "table",
-                "table_attrs",
-                lambda: score_contingency_table(pair, thr, spec.categorical_weights),
-            )
-        )
+        jobs["table"] = lambda: score_contingency_table(pair, thr, spec.categorical_weights)
     if "fss" in kinds:
-        jobs.append(
-            (
-                "fss",
-                "fss_attrs",
-                lambda: fss_sums(
-                    pair, thr, spec.scales, spec.categorical_weights, observed=observed
-                ),
-            )
+        jobs["fss"] = lambda: fss_sums(
+            pair, thr, spec.scales, spec.categorical_weights, observed=observed
         )
-    for key, attrs_key, job in jobs:
-        add = functools.partial(acc.add, key, attrs_name=attrs_key)
+    for key, job in jobs.items():
+        add = functools.partial(acc.add, key)
         if background is None:
             add(job())
         else:
