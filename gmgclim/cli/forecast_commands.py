@@ -43,6 +43,12 @@ def forecast_cmd(
         "--step",
         help="Frame step instead of the recipe's or the entry's (e.g. 10min; on purpose).",
     ),
+    probability_matching: str = typer.Option(
+        None,
+        "--probability-matching",
+        help="none or cdf: precipitation takes the last input's values in the forecast's rank "
+        "order (default: the recipe's data.probability_matching).",
+    ),
     model: str = typer.Option(
         "checkpoint", "--model", help="'checkpoint' or 'extrapolation' (pysteps optical flow)."
     ),
@@ -102,6 +108,7 @@ def forecast_cmd(
         output,
         grid=grid,
         step=step,
+        probability_matching=probability_matching,
         init_times=inits,
         split=None if inits is not None else split,
         batch_size=batch_size,

@@ -213,10 +213,18 @@ class DataConfig(_Strict):
         that cycle and forecasts only its training grid); ``extrapolation``: the change from the
         optical-flow extrapolation of its inputs (pysteps Lucas-Kanade), so it learns the
         correction to advection (growth, decay, curved motion); for radar.
-    diurnal_scaling : {"none", "insolation"}
+    diurnal_scaling : {"none", "insolation", "inputs"}
         With ``residual: diurnal``: ``insolation`` scales the mean day's anomaly by each day's
         mean top-of-atmosphere insolation over the train split's (the cycle grows through spring;
-        latitude/longitude grids outside the polar night); ``none`` keeps it as learnt.
+        latitude/longitude grids outside the polar night); ``inputs`` by the factor that best
+        fits it to each window's own input frames, per pixel (clipped to 0.5-2; the inputs should
+        span a day): a clear spell swings more than the mean day; ``none`` keeps it as learnt.
+    probability_matching : {"none", "cdf"}
+        ``cdf``: in each forecast frame the precipitation values are replaced, rank for rank, by
+        those of the last input frame (the cells the network rates highest get the heaviest
+        observed rain), so every lead keeps the observed wet area and intensities instead of a
+        squared-error forecast's smoothed ones (pysteps' ``cdf`` matching; precipitation
+        channels only; applied by ``gmgclim forecast``, which can also override it).
     augment : {"none", "dihedral"}
         ``dihedral``: each training sample (inputs, targets, masks, baseline, forcings and
         statics alike) is turned by a random multiple of 90 degrees and maybe flipped, drawn
@@ -246,7 +254,8 @@ class DataConfig(_Strict):
     residual: Literal["none", "persistence", "daily_persistence", "diurnal", "extrapolation"] = (
         "none"
     )
-    diurnal_scaling: Literal["none", "insolation"] = "none"
+    diurnal_scaling: Literal["none", "insolation", "inputs"] = "none"
+    probability_matching: Literal["none", "cdf"] = "none"
     augment: Literal["none", "dihedral"] = "none"
     transform: Literal["none", "log", "dbr"] = "none"
     crop: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = (

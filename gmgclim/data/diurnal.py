@@ -23,6 +23,16 @@ top-of-atmosphere insolation at the pixel's latitude over its mean on the train 
 The day-night temperature range grows with the sunshine that drives it: in March at 54 N the
 daily insolation grows ~20 % in two weeks, and a cycle learnt on the first weeks of the month
 falls short later on.
+
+With ``data.diurnal_scaling: inputs`` the amplitude is that of the days the model is fed: per
+window, channel and pixel, the least-squares factor ``a`` that best maps the mean day's anomaly
+at the input frames' hours onto the input frames (both about their mean over the inputs;
+:func:`input_amplitude`, clipped to [0.5, 2]), and the reference becomes
+
+    x(t0) + a (D[hour(t0 + k step)] - D[hour(t0)])
+
+Clear, calm days swing more than the training period's mean day, cloudy or windy ones less,
+and weather regimes last for days: inputs that span a day carry the swing of the next ones.
 """
 
 from __future__ import annotations
@@ -43,12 +53,15 @@ __all__ = [
     "daily_insolation",
     "diurnal_change",
     "diurnal_mean",
+    "input_amplitude",
     "utc_hours",
 ]
 
 HOURS_PER_DAY = 24
 #: Values of ``data.diurnal_scaling``.
-DIURNAL_SCALINGS = ("none", "insolation")
+DIURNAL_SCALINGS = ("none", "insolation", "inputs")
+#: Bounds of the amplitude factor of ``data.diurnal_scaling: inputs``.
+AMPLITUDE_BOUNDS = (0.5, 2.0)
 #: Samples per day of the daily-mean insolation (every 30 minutes).
 _SAMPLES_PER_DAY = 48
 #: Days per batch when averaging long train splits (bounds the temporary arrays).
@@ -181,12 +194,79 @@ def diurnal_mean(fields: xr.DataArray) -> xr.DataArray:
     return by_hour.reindex(hour=np.arange(HOURS_PER_DAY))
 
 
+def input_amplitude(
+    diurnal: np.ndarray,
+    std: Sequence[float] | np.ndarray,
+    inputs: np.ndarray,
+    input_times: np.ndarray,
+    bounds: tuple[float, float] = AMPLITUDE_BOUNDS,
+) -> np.ndarray:
+    """The factor that best maps the mean day onto each window's input frames (least squares).
+
+    ``a = sum_t d_t x_t / sum_t d_t^2`` with ``d_t = A[hour_t] / std`` and ``x_t`` the normalised
+    input, both minus their mean over the window's input frames (``A = D - mean_h D``), per
+    window, channel and pixel; clipped to ``bounds``; 1 where the mean day does not vary over
+    the input hours or a pixel has fewer than two finite inputs.
+
+    Parameters
+    ----------
+    diurnal : np.ndarray
+        (24, C, *spatial) mean by UTC hour (:func:`diurnal_mean`), units of the normalisation.
+    std : array-like
+        (C,) normalisation standard deviation, same units.
+    inputs : np.ndarray
+        (B, T_in, C, *spatial) normalised input frames; NaN where not observed.
+    input_times : np.ndarray
+        (B, T_in) datetime64 valid times of the input frames.
+    bounds : (float, float)
+        Lowest and highest factor.
+
+    Returns
+    -------
+    np.ndarray
+        (B, C, *spatial) float64, dimensionless.
+
+    Examples
+    --------
+    >>> day = np.sin(2 * np.pi * np.arange(24) / 24).reshape(24, 1, 1, 1)
+    >>> times = np.array([["2019-03-01T00", "2019-03-01T06", "2019-03-01T12"]], "datetime64[ns]")
+    >>> x = (1.5 * day[[0, 6, 12]] + 3.0)[None]  # a day swinging 1.5 x the mean day
+    >>> round(float(input_amplitude(day, [1.0], x, times)[0, 0, 0, 0]), 6)
+    1.5
+    """
+    diurnal = np.asarray(diurnal, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64).reshape(-1)
+    inputs = np.asarray(inputs, dtype=np.float64)
+    hours = utc_hours(np.asarray(input_times, dtype="datetime64[ns]"))  # (B, T_in)
+    if hours.shape != inputs.shape[:2]:
+        raise ValueError(
+            f"input_times {hours.shape} must be (B, T_in) of inputs {inputs.shape[:2]}"
+        )
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no hour: NaN
+        anomaly = diurnal - np.nanmean(diurnal, axis=0, keepdims=True)
+    inv_std = (1.0 / std).reshape((1, 1, -1) + (1,) * (diurnal.ndim - 2))
+    d = anomaly[hours] * inv_std  # (B, T_in, C, *spatial)
+    both = np.isfinite(d) & np.isfinite(inputs)
+    n = both.sum(axis=1)
+    d = np.where(both, d, 0.0)
+    x = np.where(both, inputs, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(both, d - d.sum(1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+        x = np.where(both, x - x.sum(1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+        spread = (d * d).sum(1)
+        fit = (d * x).sum(1) / spread
+    usable = (n >= 2) & (spread > 1e-12) & np.isfinite(fit)
+    return np.where(usable, np.clip(fit, *bounds), 1.0)
+
+
 def diurnal_change(
     diurnal: np.ndarray,
     std: Sequence[float] | np.ndarray,
     init_times: np.ndarray,
     lead_times: np.ndarray,
     scale: Callable[[np.ndarray], np.ndarray] | None = None,
+    amplitude: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(D[hour(t0 + lead)] - D[hour(t0)]) / std``: the climatological change of each lead.
 
@@ -205,6 +285,8 @@ def diurnal_change(
         ``scale(times)`` -> (M, H) seasonal scale of the anomaly per row (an
         :class:`InsolationScale`, restricted to a crop's rows); the change is then
         ``(S_v A[hour_v] - S_0 A[hour_0]) / std`` with ``A = D - mean_h D``.
+    amplitude : np.ndarray, optional
+        (B, C, *spatial) factor of each window's change (:func:`input_amplitude`).
 
     Returns
     -------
@@ -247,4 +329,6 @@ def diurnal_change(
         s0 = np.asarray(scale(inits))[:, None, None, :, None]  # (B, 1, 1, H, 1)
         sv = np.asarray(scale(valid.reshape(-1))).reshape(*valid.shape, 1, -1, 1)
         change = (sv * anomaly[valid] - s0 * anomaly[start][:, None]) * inv_std
+    if amplitude is not None:
+        change = change * np.asarray(amplitude)[:, None]
     return np.nan_to_num(change, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

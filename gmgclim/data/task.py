@@ -27,6 +27,12 @@ residual, transform
     persistence plus the train split's mean diurnal change, :mod:`gmgclim.data.diurnal`, or
     ``"extrapolation"``) and target transform name (``"none"``, ``"log1p"`` ...): what the network
     predicts relative to, and in which space.
+diurnal_scaling
+    ``"insolation"``: the mean day of ``residual: diurnal`` scaled by the season's sunshine;
+    ``"inputs"``: by the swing of each window's input frames.
+probability_matching
+    ``"cdf"``: each forecast frame's precipitation takes the last input frame's values in the
+    forecast's rank order (:mod:`gmgclim.inference.probability_matching`); ``"none"``.
 """
 
 from __future__ import annotations
@@ -44,10 +50,13 @@ from gmgclim.errors import DataError
 if TYPE_CHECKING:
     from gmgclim.data.diurnal import InsolationScale
 
-__all__ = ["RESIDUALS", "GridSpec", "Task", "open_task_data"]
+__all__ = ["PROBABILITY_MATCHINGS", "RESIDUALS", "GridSpec", "Task", "open_task_data"]
 
 #: What a model's forecast frames are the change from (``data.residual``).
 RESIDUALS = ("none", "persistence", "daily_persistence", "diurnal", "extrapolation")
+#: What a forecast's precipitation values are matched to (``data.probability_matching``):
+#: ``"cdf"``, the last input frame's distribution (:mod:`gmgclim.inference.probability_matching`).
+PROBABILITY_MATCHINGS = ("none", "cdf")
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,7 @@ class Task:
     transform: str = "none"
     crop: tuple[int, int] | None = None
     diurnal_scaling: str = "none"
+    probability_matching: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(str(c) for c in self.channels))
@@ -201,6 +211,7 @@ class Task:
                 f"data.diurnal_scaling: {self.diurnal_scaling} needs residual: diurnal, got "
                 f"{self.residual!r}"
             )
+        self._check_probability_matching()
         if self.crop is not None:
             object.__setattr__(self, "crop", (int(self.crop[0]), int(self.crop[1])))
 
@@ -233,6 +244,27 @@ class Task:
                 else "use residual: persistence",
             )
 
+    def _check_probability_matching(self) -> None:
+        if self.probability_matching not in PROBABILITY_MATCHINGS:
+            raise DataError(
+                f"data.probability_matching must be one of {PROBABILITY_MATCHINGS}, got "
+                f"{self.probability_matching!r}"
+            )
+        if self.probability_matching != "none" and not self.precipitation_channels:
+            raise DataError(
+                f"data.probability_matching: {self.probability_matching} matches precipitation "
+                f"forecasts to the last observed field, but channels {list(self.channels)} hold "
+                "no precipitation",
+                hint="use probability_matching: none",
+            )
+
+    @property
+    def precipitation_channels(self) -> list[int]:
+        """Positions of the precipitation channels (never negative; probability matched)."""
+        from gmgclim.data.channels import is_precipitation_channel
+
+        return [i for i, name in enumerate(self.channels) if is_precipitation_channel(name)]
+
     def diurnal_scale(self) -> InsolationScale | None:
         """The :class:`gmgclim.data.diurnal.InsolationScale` of ``diurnal_scaling: insolation``
         on this grid's rows, or None.
@@ -242,7 +274,7 @@ class Task:
         DataError
             The grid has no latitude rows (a radar grid), or the task no train split.
         """
-        if self.diurnal_scaling == "none":
+        if self.diurnal_scaling != "insolation":  # none, or inputs: a factor per window
             return None
         from gmgclim.data.diurnal import InsolationScale as _Scale
 
@@ -352,6 +384,7 @@ class Task:
             "transform": self.transform,
             "crop": None if self.crop is None else list(self.crop),
             "diurnal_scaling": self.diurnal_scaling,
+            "probability_matching": self.probability_matching,
         }
 
     @classmethod
@@ -409,6 +442,7 @@ class Task:
             transform=str(values.get("transform") or "none"),
             crop=None if values.get("crop") is None else tuple(values["crop"]),
             diurnal_scaling=str(values.get("diurnal_scaling") or "none"),
+            probability_matching=str(values.get("probability_matching") or "none"),
         )
 
     @classmethod
@@ -422,7 +456,15 @@ class Task:
         }
         extra = {
             key: getattr(d, key)
-            for key in ("forcings", "statics", "residual", "transform", "crop", "diurnal_scaling")
+            for key in (
+                "forcings",
+                "statics",
+                "residual",
+                "transform",
+                "crop",
+                "diurnal_scaling",
+                "probability_matching",
+            )
             if getattr(d, key, None) is not None
         }
         return cls(

@@ -28,7 +28,7 @@ from dask.base import is_dask_collection
 
 from gmgclim.data.channels import channel_field, select_channels
 from gmgclim.data.context import ContextFields
-from gmgclim.data.diurnal import diurnal_change
+from gmgclim.data.diurnal import diurnal_change, input_amplitude
 from gmgclim.data.normalization import NormalizationStats
 from gmgclim.data.transforms import check_transform
 from gmgclim.data.transforms import forward as transform_forward
@@ -101,6 +101,9 @@ class WindowDataset(torch.utils.data.Dataset):
     diurnal_scale : callable, optional
         ``diurnal_scale(times)`` -> (M, H) seasonal scale of the diurnal anomaly per grid row
         (``data.diurnal_scaling: insolation``, :class:`gmgclim.data.diurnal.InsolationScale`).
+    diurnal_amplitude : bool
+        Scale each window's diurnal change by the amplitude of its own input frames
+        (``data.diurnal_scaling: inputs``, :func:`gmgclim.data.diurnal.input_amplitude`).
     augment : {"none", "dihedral"}
         ``dihedral``: every spatial array of a sample is turned and flipped alike by one of the
         8 symmetries of the square (4 of them when the sample is not square), drawn from
@@ -132,6 +135,7 @@ class WindowDataset(torch.utils.data.Dataset):
         precipitation: Sequence[bool] | None = None,
         diurnal_scale: Callable[[np.ndarray], np.ndarray] | None = None,
         augment: str = "none",
+        diurnal_amplitude: bool = False,
     ):
         if list(stats.channels) != list(channels):
             raise ValueError(
@@ -156,6 +160,7 @@ class WindowDataset(torch.utils.data.Dataset):
             )
         self.baseline = baseline
         self.diurnal_scale = diurnal_scale
+        self.diurnal_amplitude = bool(diurnal_amplitude)
         if augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {augment!r}")
         self.augment = augment
@@ -284,12 +289,23 @@ class WindowDataset(torch.utils.data.Dataset):
             scale = self.diurnal_scale
             if scale is not None and self.crop is not None:
                 scale = functools.partial(_scale_rows, scale, window[0])
+            diurnal = self.stats.diurnal[(slice(None), slice(None), *window)]
+            amplitude = None
+            if self.diurnal_amplitude:  # the swing of this window's own input days
+                observed = np.where(valid[:t_in], values[:t_in], np.nan)
+                amplitude = input_amplitude(
+                    diurnal,
+                    self.stats.std,
+                    observed[None],
+                    self.windows.times[self.windows.input_index[i]][None],
+                )
             change = diurnal_change(
-                self.stats.diurnal[(slice(None), slice(None), *window)],
+                diurnal,
                 self.stats.std,
                 self.windows.init_times[i : i + 1],
                 self.windows.times[self.windows.target_index[i]] - self.windows.init_times[i],
                 scale,
+                amplitude,
             )[0]
             out["baseline"] = torch.from_numpy(values[t_in - 1] + change)
         elif self.baseline != "none":

@@ -55,10 +55,14 @@ def _check_args(batch_size: int, precision: str | None) -> None:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
 
 
-def _for_data(forecaster: Forecaster, dataset: Any, grid: Any, step: Any) -> Forecaster:
+def _for_data(
+    forecaster: Forecaster, dataset: Any, grid: Any, step: Any, probability_matching: str | None
+) -> Forecaster:
     """The forecaster applied to another entry / grid / step (see ``Forecaster.for_data``)."""
     entry = dataset if isinstance(dataset, str) else None
-    return forecaster.for_data(entry=entry, grid=grid, step=step)
+    return forecaster.for_data(
+        entry=entry, grid=grid, step=step, probability_matching=probability_matching
+    )
 
 
 def _predict(
@@ -85,6 +89,7 @@ def forecast(
     precision: str | None = None,
     grid: Any = None,
     step: Any = None,
+    probability_matching: str | None = None,
 ) -> xr.Dataset:
     """Forecast every init time in memory (for small cases; use :func:`write_forecast_zarr` else).
 
@@ -111,6 +116,9 @@ def forecast(
         a ``dataset`` that names another entry is read on its native grid by default.
     step : str, optional
         Frame step instead of the task's (feed a 10-minute radar to a 5-minute model on purpose).
+    probability_matching : {"none", "cdf"}, optional
+        Instead of the task's ``data.probability_matching`` (``cdf``: precipitation takes the
+        last input frame's values in the forecast's rank order).
 
     Returns
     -------
@@ -119,7 +127,9 @@ def forecast(
         units, one per canonical variable.
     """
     _check_args(batch_size, precision)
-    forecaster = _for_data(load_forecaster(model_or_checkpoint, device), dataset, grid, step)
+    forecaster = _for_data(
+        load_forecaster(model_or_checkpoint, device), dataset, grid, step, probability_matching
+    )
     plan = plan_forecast(forecaster, dataset, init_times, split)
     n = len(plan.init_times)
     arrays = {v.name: np.empty(plan.var_shape(v, n), np.float32) for v in plan.variables}
@@ -142,6 +152,7 @@ def write_forecast_zarr(
     progress: bool = True,
     grid: Any = None,
     step: Any = None,
+    probability_matching: str | None = None,
 ) -> ForecastWriteReport:
     """Forecast every init time and stream the results into a zarr store, resumably.
 
@@ -167,8 +178,9 @@ def write_forecast_zarr(
         the store again.
     progress : bool
         Show a progress bar (rank 0).
-    grid, step : optional
-        Grid operations and frame step instead of the task's, as in :func:`forecast`.
+    grid, step, probability_matching : optional
+        Grid operations, frame step and probability matching instead of the task's, as in
+        :func:`forecast`.
 
     Returns
     -------
@@ -182,7 +194,9 @@ def write_forecast_zarr(
     if world > 1 and device == "cuda":
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     try:
-        forecaster = _for_data(load_forecaster(model_or_checkpoint, device), dataset, grid, step)
+        forecaster = _for_data(
+            load_forecaster(model_or_checkpoint, device), dataset, grid, step, probability_matching
+        )
         plan = plan_forecast(forecaster, dataset, init_times, split)
         n = len(plan.init_times)
         empty = {v.name: empty_forecast_array(plan.var_shape(v, n)) for v in plan.variables}

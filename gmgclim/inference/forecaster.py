@@ -140,7 +140,13 @@ class Forecaster:
                 f"day, shape (24, {n}, H, W); got {got}"
             )
 
-    def for_data(self, entry: str | None = None, grid: Any = None, step: Any = None) -> Forecaster:
+    def for_data(
+        self,
+        entry: str | None = None,
+        grid: Any = None,
+        step: Any = None,
+        probability_matching: str | None = None,
+    ) -> Forecaster:
         """This model applied to other data: another entry, grid operations or frame step.
 
         Parameters
@@ -153,6 +159,8 @@ class Forecaster:
         step : str, optional
             Time between the frames fed to the model (e.g. ``"10min"`` for a model trained on
             5-minute frames, on purpose); lead times follow it.
+        probability_matching : {"none", "cdf"}, optional
+            Instead of the task's ``data.probability_matching``.
 
         Returns
         -------
@@ -171,6 +179,10 @@ class Forecaster:
             changes["grid"] = grid if isinstance(grid, GridSpec) else GridSpec.from_dict(grid)
         if step is not None:
             changes["step"] = _step_text(step)
+        if probability_matching is not None and (
+            probability_matching != self.task.probability_matching
+        ):
+            changes["probability_matching"] = probability_matching
         if not changes:
             return self
         moved = changes.get("entry", self.task.entry) != self.task.entry or (
@@ -255,9 +267,12 @@ class Forecaster:
         -------
         np.ndarray, float32, shape (B, T_out, C, *spatial)
             ``inverse_transform(model(normalised transformed inputs) * std + mean)``, with
-            precipitation clipped at zero (a rate or amount is never negative).
+            precipitation matched to the last input frame (``probability_matching: cdf``) and
+            clipped at zero (a rate or amount is never negative).
         """
+        from gmgclim.data.transforms import forward as transform_forward
         from gmgclim.data.transforms import inverse as transform_inverse
+        from gmgclim.inference.probability_matching import match_to_reference
 
         shape = (1, 1, -1) + (1,) * (inputs.ndim - 3)
         mean = self.mean.reshape(shape).astype(np.float32)
@@ -284,7 +299,10 @@ class Forecaster:
         if self.task.residual == "extrapolation":
             kwargs["baseline"] = torch.from_numpy(self._baseline(inputs, mean, std)).to(device)
         elif self.task.residual == "diurnal":
-            base = self._diurnal_baseline(normalised, init_times)
+            observed = None
+            if self.task.diurnal_scaling == "inputs":  # NaN kept: left out of the fit
+                observed = (transform_forward(transform, inputs) - mean) / std
+            base = self._diurnal_baseline(normalised, init_times, observed)
             kwargs["baseline"] = torch.from_numpy(base).to(device)
         try:
             with torch.inference_mode(), autocast:
@@ -299,6 +317,9 @@ class Forecaster:
             )
         physical = transform_inverse(transform, y.float().cpu().numpy() * std + mean)
         non_negative = self.non_negative_channels
+        if self.task.probability_matching == "cdf":
+            for c in non_negative:  # the last input's values, in the forecast's rank order
+                physical[:, :, c] = match_to_reference(physical[:, :, c], inputs[:, -1, c])
         if non_negative:
             physical[:, :, non_negative] = np.maximum(physical[:, :, non_negative], 0.0)
         return physical.astype(np.float32)
@@ -343,16 +364,22 @@ class Forecaster:
         return self._normalise(physical, mean, std, count=False)
 
     def _diurnal_baseline(
-        self, normalised: np.ndarray, init_times: np.ndarray | None
+        self,
+        normalised: np.ndarray,
+        init_times: np.ndarray | None,
+        observed: np.ndarray | None = None,
     ) -> np.ndarray:
         """Last normalised input plus the mean diurnal change of each lead, (B, T_out, C, H, W).
+
+        ``observed`` (B, T_in, C, H, W), the normalised inputs with NaN unfilled, scales each
+        window's change by their fit (``diurnal_scaling: inputs``).
 
         Raises
         ------
         DataError
             The inputs are not on the grid of the diurnal mean (one line naming the option).
         """
-        from gmgclim.data.diurnal import diurnal_change
+        from gmgclim.data.diurnal import diurnal_change, input_amplitude
 
         if init_times is None:
             raise ValueError(
@@ -369,20 +396,24 @@ class Forecaster:
             )
         if self._diurnal_scale is None and self.task.diurnal_scaling != "none":
             self._diurnal_scale = self.task.diurnal_scale()  # the training grid's rows
+        amplitude = None
+        if observed is not None:
+            steps = np.arange(1 - self.input_steps, 1) * self.step
+            times = np.asarray(init_times, "datetime64[ns]")[:, None] + steps[None, :]
+            amplitude = input_amplitude(self.diurnal, self.std, observed, times)
         change = diurnal_change(
-            self.diurnal, self.std, init_times, self.lead_times, self._diurnal_scale
+            self.diurnal, self.std, init_times, self.lead_times, self._diurnal_scale, amplitude
         )
         return (normalised[:, -1:] + change).astype(np.float32)
 
     @property
     def non_negative_channels(self) -> list[int]:
         """Positions of precipitation channels (clipped at zero in forecasts)."""
-        from gmgclim.data.channels import is_precipitation_channel
-
-        return [i for i, name in enumerate(self.channels) if is_precipitation_channel(name)]
+        return self.task.precipitation_channels
 
     def fingerprint(self) -> str:
-        """SHA-256 of the model's state dict, so a resumed store is never filled by another model."""
+        """SHA-256 of the model's state dict (and of a probability matching), so a resumed store
+        is never filled by another model."""
         digest = hashlib.sha256()
         for key, value in sorted(self.model.state_dict().items()):
             digest.update(key.encode())
@@ -391,6 +422,8 @@ class Forecaster:
                 digest.update(str(value.dtype).encode())
                 if flat.numel():
                     digest.update(flat.view(torch.uint8).numpy().tobytes())
+        if self.task.probability_matching != "none":  # other values from the same weights
+            digest.update(f"probability_matching={self.task.probability_matching}".encode())
         return digest.hexdigest()
 
 

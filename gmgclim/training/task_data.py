@@ -195,6 +195,7 @@ def prepare_task(
             seed=recipe.training.seed,
             baseline=task.residual if task.residual in ("extrapolation", "diurnal") else "none",
             diurnal_scale=diurnal_scale,
+            diurnal_amplitude=task.diurnal_scaling == "inputs",
             # turns and flips for training only: validation scores the grid as it is
             augment=recipe.data.augment if name == "train" else "none",
         )

@@ -204,3 +204,58 @@ def test_diurnal_scaling_needs_the_diurnal_residual():
     assert Task.from_dict({**task.to_dict(), "diurnal_scaling": None}).diurnal_scaling == "none"
     with pytest.raises(DataError, match="needs a latitude/longitude grid"):
         task.diurnal_scale()  # no grid yet
+
+
+def test_input_amplitude_by_hand_clipped_and_where_undefined():
+    from gmgclim.data.diurnal import input_amplitude
+
+    diurnal = _stats(_two_days()).diurnal  # pixel (0, 0): D = 1, 5, 11, 3 at 00, 06, 12, 18
+    times = np.array([["2019-03-02T06", "2019-03-02T12"]], "datetime64[ns]")
+    x = np.zeros((1, 2, 1, 2, 2))
+    # pixel (0, 0): anomaly / std at 06, 12 = -0.5, 2.5 -> centred -1.5, 1.5; the inputs swing
+    # 4.5 (normalised) -> a = (1.5 * 2.25 * 2) / (1.5 ** 2 * 2) = 1.5
+    x[0, :, 0, 0, 0] = [2.0, 6.5]
+    x[0, :, 0, 1, 0] = [6.5, 2.0]  # against the mean day: clipped to 0.5
+    x[0, :, 0, 1, 1] = [1.0, 9.0]  # the mean day is flat there (D = 3): 1
+    a = input_amplitude(diurnal, [STD], x, times)
+    assert a.shape == (1, 1, 2, 2)
+    assert a[0, 0, 0, 0] == pytest.approx(1.5)
+    assert a[0, 0, 1, 0] == 0.5 and a[0, 0, 1, 1] == 1.0
+    x[0, 0, 0, 0, 0] = np.nan  # one finite input left: no fit
+    assert input_amplitude(diurnal, [STD], x, times)[0, 0, 0, 0] == 1.0
+    x[0, :, 0, 0, 0] = [2.0, 20.0]
+    assert input_amplitude(diurnal, [STD], x, times)[0, 0, 0, 0] == 2.0  # the upper bound
+    with pytest.raises(ValueError, match=r"input_times \(1, 1\)"):
+        input_amplitude(diurnal, [STD], x, times[:, :1])
+
+
+def test_amplitude_scaled_reference_by_hand_and_the_same_in_training_and_forecasts():
+    ds = _two_days()
+    stats = _stats(ds)
+    task = Task(entry="m", channels=("t2m",), step="6h", input_steps=2, output_steps=2,
+                residual="diurnal", diurnal_scaling="inputs")  # fmt: skip
+    assert task.diurnal_scale() is None  # no seasonal scale: a factor per window
+    assert Task.from_dict(task.to_dict()).diurnal_scaling == "inputs"
+    forecaster = _zero_readout_forecaster(ds)
+    forecaster.task = task
+    # pixel (0, 0) fed 0 and 6 at 00 and 06 UTC: the mean day's -4, 0 swung 1.5 times, so the
+    # reference is 6 + 1.5 (D[12] - D[06]) = 15 and 6 + 1.5 (D[18] - D[06]) = 3
+    inputs = ds["2m_temperature"].values[None, 0:2, None].copy()
+    inputs[0, :, 0, 0, 0] = [0.0, 6.0]
+    out = forecaster.predict(inputs, init_times=ds["time"].values[1:2])
+    np.testing.assert_allclose(out[0, :, 0, 0, 0], [15.0, 3.0], atol=1e-5)
+    np.testing.assert_allclose(out[0, :, 0, 1, 1], [3.0, 3.0], atol=1e-5)  # flat day: persistence
+    # a training window's reference is the forecast's of the same inputs (day 2 swings more)
+    ds["2m_temperature"][4:, 0, 0] = [0.0, 8.0, 20.0, 4.0]
+    windows = build_windows(ds["time"].values, 2, 2, "6h")
+    data = WindowDataset(ds, ["t2m"], windows, stats, baseline="diurnal", diurnal_amplitude=True)
+    plain = WindowDataset(ds, ["t2m"], windows, stats, baseline="diurnal")
+    scaled = 0
+    for i in range(len(data)):
+        rows = windows.input_index[i]
+        expected = forecaster.predict(
+            ds["2m_temperature"].values[None, rows, None], init_times=windows.init_times[i : i + 1]
+        )
+        np.testing.assert_allclose(data[i]["baseline"].numpy() * STD, expected[0], atol=1e-5)
+        scaled += not np.allclose(data[i]["baseline"], plain[i]["baseline"])
+    assert scaled >= 2
