@@ -352,6 +352,8 @@ def score_dataset(
             if not spec.radar:
                 title = f"{var} domain-mean diurnal range / truth's"
                 tables.setdefault(title, {})[model] = diurnal_range_ratio(fc[var], truth[var])
+                title = f"{var} each forecast's domain-mean swing over its leads / truth's"
+                tables.setdefault(title, {})[model] = forecast_swing_ratio(fc[var], truth[var])
     return {
         "tables": tables,
         "leads": lead_labels,
@@ -397,6 +399,37 @@ def diurnal_range_ratio(forecast, truth):
     return np.asarray(out)
 
 
+def forecast_swing_ratio(forecast, truth):
+    """The swing (max - min) of each forecast's domain mean over its leads, over the truth's.
+
+    Complements :func:`diurnal_range_ratio`, which composites many forecasts by hour: here each
+    forecast is judged on its own frames (+6 h .. +48 h: two days), against the truth at the same
+    valid times; the ratio of the means over init times (persistence, constant over its leads: 0).
+
+    Parameters
+    ----------
+    forecast : xr.DataArray
+        (time, prediction_timedelta, *spatial).
+    truth : xr.DataArray
+        (time, *spatial) covering every valid time.
+
+    Returns
+    -------
+    np.ndarray
+        (1,) float64.
+    """
+    import numpy as np
+
+    spatial = [d for d in forecast.dims if d not in ("time", "prediction_timedelta")]
+    fc_mean = forecast.mean(spatial).transpose("time", "prediction_timedelta").compute()
+    tr_mean = truth.mean(spatial).compute()
+    valid = fc_mean["time"].values[:, None] + fc_mean["prediction_timedelta"].values[None, :]
+    t = tr_mean.sel(time=valid.reshape(-1)).values.reshape(valid.shape)
+    f_swing = np.ptp(fc_mean.values, axis=1)
+    t_swing = np.ptp(t, axis=1)
+    return np.asarray([float(np.nanmean(f_swing) / np.nanmean(t_swing))])
+
+
 def _lead_label(td) -> str:
     import numpy as np
 
@@ -431,6 +464,10 @@ def format_scores(spec: DatasetSpec, result: dict) -> str:
     for title, rows in result["tables"].items():
         if "diurnal range" in title:
             lines += _format_ratio_table(title, rows, leads)
+            continue
+        if "swing over its leads" in title:
+            lines.append(f"  {title} (mean over inits; 1 is the truth's):")
+            lines.append("    " + ", ".join(f"{m} {float(v[0]):.2f}" for m, v in rows.items()))
             continue
         higher = "CSI" in title or "FSS" in title
         lines.append(f"  {title}, {'higher' if higher else 'lower'} is better")
