@@ -7,7 +7,9 @@ init time, the resume marker. Cases:
 - ``wb-t2m``: WeatherBench-like 32 x 64 grid, 1 channel, 20 lead times (the scoring benchmark's
   forecast shape), batch sizes 1, 8 and 32;
 - ``wb-multi``: 32 x 64, 4 channels stacked into 3 variables with a ``level`` dim, 20 lead times;
-- ``radar``: 765 x 700 (the KNMI grid), 1 channel, 6 lead times.
+- ``radar``: 765 x 700 (the KNMI grid), 1 channel, 6 lead times;
+- ``radar-pm``: the same with ``probability_matching: cdf`` (every lead's rain rates matched to
+  the last input frame's), the cost of the matching itself.
 
 Each line gives init times/s written to zarr, the same model run without writing (``forecast``
 in memory) for reference, and the peak traced Python/numpy memory of the zarr run. Run:
@@ -52,11 +54,11 @@ def _forecaster(channels, output_steps, step):
     )
 
 
-def _case(name, ds, channels, output_steps, step, n_inits, batch_sizes, workdir):
+def _case(name, ds, channels, output_steps, step, n_inits, batch_sizes, workdir, matching="none"):
     inits = ds["time"].values[1 : 1 + n_inits]
     lines = []
     for batch_size in batch_sizes:
-        f = _forecaster(channels, output_steps, step)
+        f = _forecaster(channels, output_steps, step).for_data(probability_matching=matching)
         t0 = time.perf_counter()
         forecast(f, ds, init_times=inits, batch_size=batch_size)
         in_memory = n_inits / (time.perf_counter() - t0)
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.machine()}, {torch.get_num_threads()} torch thread(s)",
         "persistence stand-in model; init times/s = init times forecast and written per second",
     ]
+    from bench_score import machine  # the same machine line as the other benchmarks
+
+    header.insert(1, f"machine: {machine()}")
     for line in header:
         print(line)
     lines = list(header)
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         radar = mock_radar_dataset(periods=64 // scale + 8, ny=765, nx=700).load()
         lines += _case("radar", radar, ["precip"], 6, "5min", 56 // scale, [4], work)
+        lines += _case("radar-pm", radar, ["precip"], 6, "5min", 56 // scale, [4], work, "cdf")
     if args.output:
         args.output.write_text("\n".join(lines) + "\n")
 

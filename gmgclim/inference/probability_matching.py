@@ -33,8 +33,8 @@ def match_to_reference(forecast: np.ndarray, reference: np.ndarray) -> np.ndarra
     np.ndarray
         Same shape and dtype as ``forecast``. Within the cells where the reference and the
         forecast are finite, the cell of the k-th smallest forecast value holds the k-th
-        smallest reference value (ties in the order the cells are stored); other cells keep the
-        forecast's value.
+        smallest reference value (tied forecast values share their reference values in an order
+        fixed by the sort); other cells keep the forecast's value.
 
     Examples
     --------
@@ -55,12 +55,13 @@ def match_to_reference(forecast: np.ndarray, reference: np.ndarray) -> np.ndarra
     flat = out.reshape(batch, steps, -1)
     ref = reference.reshape(batch, -1)
     for b in range(batch):
-        observed = np.isfinite(ref[b])
+        observed = np.flatnonzero(np.isfinite(ref[b]))
+        finite = np.isfinite(flat[b][:, observed])  # (T, n): usually all
+        shared = np.sort(ref[b, observed]) if finite.all() else None
         for t in range(steps):
-            cells = np.flatnonzero(observed & np.isfinite(flat[b, t]))
+            cells = observed if shared is not None else observed[finite[t]]
             if cells.size == 0:
                 continue
-            values = np.sort(ref[b, cells])
-            order = np.argsort(flat[b, t, cells], kind="stable")
-            flat[b, t, cells[order]] = values
+            values = shared if shared is not None else np.sort(ref[b, cells])
+            flat[b, t, cells[np.argsort(flat[b, t, cells])]] = values
     return out

@@ -55,17 +55,17 @@ def _rain_forecaster(matching: str) -> Forecaster:
 
 
 def test_a_matched_rain_forecast_keeps_the_observed_intensities():
-    last = np.array([[0.0, 0.5, 2.0, 9.0], [np.nan, 1.0, 0.0, 4.0]], np.float32)
+    last = np.array([[0.05, 0.5, 2.0, 9.0], [np.nan, 1.0, 0.2, 4.0]], np.float32)
     inputs = np.stack([np.zeros_like(last), last])[None, :, None]  # (1, 2, 1, 2, 4)
     plain = _rain_forecaster("none").predict(inputs)
     matched = _rain_forecaster("cdf").predict(inputs)
-    # the model halves and mirrors the rain (NaN input filled with 0 -> -0.1, clipped at 0)
+    # the model halves and mirrors the rain (the NaN input is filled with 0: -0.1 there)
     np.testing.assert_allclose(plain[0, 0, 0, 0], [4.4, 0.9, 0.15, 0.0], atol=1e-6)
-    # matched over the 7 observed cells: forecast 4.4 .9 .15 -.1 / . -.1 .4 -.1 ranks the
-    # observed values 0 0 .5 1 2 4 9 (ties in storage order); the unobserved cell keeps the
-    # model's 0.5 x 4 - 0.1
-    np.testing.assert_allclose(matched[0, 1, 0, 0], [9.0, 4.0, 1.0, 0.0])
-    np.testing.assert_allclose(matched[0, 1, 0, 1], [1.9, 0.0, 2.0, 0.5], atol=1e-6)
+    np.testing.assert_allclose(plain[0, 0, 0, 1], [1.9, 0.0, 0.4, 0.0], atol=1e-6)
+    # matched over the 7 observed cells: forecast 4.4 .9 .15 -.075 / . 0 .4 -.1 ranks the
+    # observed values .05 .2 .5 1 2 4 9; the unobserved cell keeps the model's 0.5 x 4 - 0.1
+    np.testing.assert_allclose(matched[0, 1, 0, 0], [9.0, 4.0, 1.0, 0.2], atol=1e-6)
+    np.testing.assert_allclose(matched[0, 1, 0, 1], [1.9, 0.5, 2.0, 0.05], atol=1e-6)
     assert _rain_forecaster("cdf").fingerprint() != _rain_forecaster("none").fingerprint()
     off = _rain_forecaster("cdf").for_data(probability_matching="none")
     np.testing.assert_array_equal(off.predict(inputs), plain)
